@@ -1,0 +1,134 @@
+"""The pool's rules: the single source of truth for what a valid pool declaration is.
+
+The construct checks these at synth time (skipping unresolved tokens) and the handler at run time,
+so a bad value fails with the same message wherever it is caught. The limits are those of the
+``chime-sdk-media-pipelines`` service model; ``tests/unit/test_pool_rules.py`` checks them against
+botocore's copy of that model so they cannot drift.
+
+Pure Python, standard library only: it runs inside the Lambda and inside ``cdk synth``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+POOL_NAME_MIN = 1
+POOL_NAME_MAX = 128
+# The service model's pattern is ``^[0-9a-zA-Z._-]+`` (anchored at the start only). We require the
+# whole name to match: a name with a space or a slash would be refused later by the streams anyway.
+POOL_NAME_CHARS = "0-9a-zA-Z._-"
+POOL_NAME_RE = re.compile(r"[0-9a-zA-Z._-]+")
+
+REGION_MIN = 1
+REGION_MAX = 32
+REGION_RE = re.compile(r"([a-z]+-){2,}\d+")
+
+RETENTION_MIN = 0
+# DataRetentionInHours is a Smithy Integer: a signed 32-bit value on the wire.
+RETENTION_MAX = 2**31 - 1
+
+TAGS_MIN = 1
+TAGS_MAX = 200
+TAG_KEY_MIN = 1
+TAG_KEY_MAX = 128
+TAG_VALUE_MIN = 0
+TAG_VALUE_MAX = 256
+RESERVED_TAG_PREFIX = "aws:"
+
+# How much of an offending value an error message quotes: enough to recognise it, small enough
+# that a CloudFormation Reason stays well inside its limit.
+_QUOTE_MAX = 40
+
+
+class PoolRuleError(ValueError):
+    """A value that breaks one of the pool's rules; ``prop`` names the CloudFormation property."""
+
+    def __init__(self, prop: str, message: str) -> None:
+        super().__init__(message)
+        self.prop = prop
+
+
+def quote(value: object) -> str:
+    """A short, printable rendering of a bad value for an error message."""
+    text = repr(value)
+    if len(text) > _QUOTE_MAX:
+        text = text[: _QUOTE_MAX - 3] + "..."
+    return text
+
+
+def pool_name_error(name: str) -> str | None:
+    if not isinstance(name, str):
+        return f"PoolName must be a string; got {quote(name)}"
+    if not POOL_NAME_MIN <= len(name) <= POOL_NAME_MAX:
+        return (
+            f"PoolName must be {POOL_NAME_MIN}-{POOL_NAME_MAX} characters long; "
+            f"got {len(name)} characters: {quote(name)}"
+        )
+    if not POOL_NAME_RE.fullmatch(name):
+        return f"PoolName may only contain the characters [{POOL_NAME_CHARS}]; got {quote(name)}"
+    return None
+
+
+def region_error(region: str, prop: str = "StreamConfiguration.Region") -> str | None:
+    if not isinstance(region, str):
+        return f"{prop} must be a string; got {quote(region)}"
+    if not REGION_MIN <= len(region) <= REGION_MAX or not REGION_RE.fullmatch(region):
+        return (
+            f"{prop} must be an AWS Region code such as us-east-1 "
+            f"({REGION_MIN}-{REGION_MAX} characters matching ([a-z]+-){{2,}}[0-9]+); got {quote(region)}"
+        )
+    return None
+
+
+def retention_error(hours: object) -> str | None:
+    prop = "StreamConfiguration.DataRetentionInHours"
+    if isinstance(hours, bool) or not isinstance(hours, int):
+        return f"{prop} must be a whole number of hours; got {quote(hours)}"
+    if not RETENTION_MIN <= hours <= RETENTION_MAX:
+        return f"{prop} must be from {RETENTION_MIN} to {RETENTION_MAX} hours; got {hours}"
+    return None
+
+
+def tags_error(tags: Iterable[tuple[str, str]]) -> str | None:
+    """Check (key, value) pairs; a list of pairs, not a dict, so duplicate keys can be caught."""
+    pairs = list(tags)
+    if not TAGS_MIN <= len(pairs) <= TAGS_MAX:
+        return f"Tags must hold {TAGS_MIN}-{TAGS_MAX} tags when given; got {len(pairs)}"
+    seen: set[str] = set()
+    for key, value in pairs:
+        if not isinstance(key, str) or not TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX:
+            return f"Tags: each key must be {TAG_KEY_MIN}-{TAG_KEY_MAX} characters; got {quote(key)}"
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            return f"Tags: the key prefix '{RESERVED_TAG_PREFIX}' is reserved for AWS; got {quote(key)}"
+        if key in seen:
+            return f"Tags: the key {quote(key)} is given more than once"
+        seen.add(key)
+        if not isinstance(value, str) or not TAG_VALUE_MIN <= len(value) <= TAG_VALUE_MAX:
+            return (
+                f"Tags: the value of {quote(key)} must be {TAG_VALUE_MIN}-{TAG_VALUE_MAX} "
+                f"characters; got {quote(value)}"
+            )
+    return None
+
+
+def check_pool_name(name: str) -> None:
+    _raise_if("PoolName", pool_name_error(name))
+
+
+def check_region(region: str, prop: str = "StreamConfiguration.Region") -> None:
+    _raise_if(prop, region_error(region, prop))
+
+
+def check_retention(hours: object) -> None:
+    _raise_if("StreamConfiguration.DataRetentionInHours", retention_error(hours))
+
+
+def check_tags(tags: Iterable[tuple[str, str]] | Mapping[str, str]) -> None:
+    pairs = tags.items() if isinstance(tags, Mapping) else tags
+    _raise_if("Tags", tags_error(pairs))
+
+
+def _raise_if(prop: str, message: str | None) -> None:
+    if message is not None:
+        raise PoolRuleError(prop, message)
