@@ -132,3 +132,31 @@ def check_tags(tags: Iterable[tuple[str, str]] | Mapping[str, str]) -> None:
 def _raise_if(prop: str, message: str | None) -> None:
     if message is not None:
         raise PoolRuleError(prop, message)
+
+
+# A pool's ARN, as the service returns it: the handler treats any other PhysicalResourceId (crhelper
+# makes one up when a Create fails before a pool exists) as "no pool", and the construct can use it to
+# check an imported ARN.
+POOL_ARN_RESOURCE = "media-pipeline-kinesis-video-stream-pool"
+POOL_ARN_RE = re.compile(
+    r"arn:aws[a-z-]*:chime:[a-z0-9-]+:\d{12}:" + POOL_ARN_RESOURCE + r"/[0-9a-zA-Z._-]{1,128}"
+)
+
+# How long one handler invocation may wait for a pool to become ACTIVE or disappear. A Lambda runs
+# for at most 15 minutes, so a longer wait could never be honoured.
+WAIT_TIMEOUT_DEFAULT = 300
+WAIT_TIMEOUT_MIN = 1
+WAIT_TIMEOUT_MAX = 900
+
+
+def is_pool_arn(value: object) -> bool:
+    return isinstance(value, str) and POOL_ARN_RE.fullmatch(value) is not None
+
+
+def wait_timeout_error(seconds: object) -> str | None:
+    prop = "WaitTimeoutSeconds"
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        return f"{prop} must be a whole number of seconds; got {quote(seconds)}"
+    if not WAIT_TIMEOUT_MIN <= seconds <= WAIT_TIMEOUT_MAX:
+        return f"{prop} must be from {WAIT_TIMEOUT_MIN} to {WAIT_TIMEOUT_MAX} seconds; got {seconds}"
+    return None
