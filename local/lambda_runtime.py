@@ -1,0 +1,382 @@
+"""A local Lambda: the Runtime API on loopback, and the real ``awslambdaric`` client running the handler.
+
+Lambda runs a function's code in a long-lived process that pulls one invocation at a time from the
+Runtime API (``/2018-06-01/runtime/...``). This module plays the service's side of that API and
+starts ``python -m awslambdaric <handler>`` in the function's code folder, so the handler runs the
+way it does in the cloud: same client library, same context object, a real deadline
+(``get_remaining_time_in_millis`` counts down to the function's timeout), a warm process reused
+across serial invocations, and a killed-and-restarted process after a timeout or a crash.
+
+What it does not emulate: the Python version of the Lambda runtime (the process runs this
+interpreter), memory limits (only reported to the handler), concurrency, and the retries of
+asynchronous invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+_API_PREFIX = "/2018-06-01/runtime"
+# Lambda gives a new execution environment 10 s to initialise; a cold start here also pays for the
+# interpreter and boto3 imports on a busy machine, so allow more before calling it a failure.
+INIT_TIMEOUT_SECONDS = 30.0
+# How long a killed process may take to go away before it is killed harder.
+_KILL_GRACE_SECONDS = 5.0
+
+Outcome = Literal["success", "error", "timeout", "init_error", "crashed"]
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What Lambda knows about a function: the parts of ``AWS::Lambda::Function`` that matter here."""
+
+    function_name: str
+    function_arn: str
+    handler: str
+    code_dir: Path
+    timeout_seconds: int = 3
+    memory_mb: int = 128
+    runtime: str = "python3.14"
+    region: str = "us-east-1"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    log_group: str | None = None
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """How one invocation ended, as Lambda would report it."""
+
+    request_id: str
+    outcome: Outcome
+    payload: Any = None
+    error_type: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+
+@dataclass
+class _Invocation:
+    request_id: str
+    body: bytes
+    timeout_seconds: int
+    deadline_ms: int = 0
+    picked_up: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: InvocationResult | None = None
+
+    def finish(self, result: InvocationResult) -> None:
+        """Record the first outcome only: the runtime may not report twice."""
+        if self.result is None:
+            self.result = result
+            self.done.set()
+
+
+class RuntimeApiServer:
+    """The service's side of the Lambda Runtime API for one function, on loopback."""
+
+    def __init__(self, function_arn: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.function_arn = function_arn
+        self._pending: queue.Queue[_Invocation] = queue.Queue()
+        self._by_id: dict[str, _Invocation] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self.init_error: dict[str, Any] | None = None
+        outer = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer._handle_get(self)
+
+            def do_POST(self) -> None:
+                outer._handle_post(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self.address = f"{host}:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="lambda-runtime-api", daemon=True
+        )
+
+    def start(self) -> RuntimeApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._closing.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def enqueue(self, invocation: _Invocation) -> None:
+        with self._lock:
+            self._by_id[invocation.request_id] = invocation
+        self._pending.put(invocation)
+
+    def forget(self, invocation: _Invocation) -> None:
+        with self._lock:
+            self._by_id.pop(invocation.request_id, None)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _handle_get(self, request: BaseHTTPRequestHandler) -> None:
+        if request.path != f"{_API_PREFIX}/invocation/next":
+            _reply(request, 404, {"errorMessage": "unknown path"})
+            return
+        # Lambda's "next" blocks until there is work; a shutdown ends the wait.
+        while not self._closing.is_set():
+            try:
+                invocation = self._pending.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if invocation.done.is_set():
+                continue  # given up on before any process took it
+            invocation.deadline_ms = int(time.time() * 1000) + invocation.timeout_seconds * 1000
+            request.send_response(200)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(invocation.body)))
+            request.send_header("Lambda-Runtime-Aws-Request-Id", invocation.request_id)
+            request.send_header("Lambda-Runtime-Deadline-Ms", str(invocation.deadline_ms))
+            request.send_header("Lambda-Runtime-Invoked-Function-Arn", self.function_arn)
+            request.send_header("Lambda-Runtime-Trace-Id", _trace_id())
+            request.end_headers()
+            request.wfile.write(invocation.body)
+            invocation.picked_up.set()
+            return
+        _reply(request, 503, {"errorMessage": "runtime shutting down"})
+
+    def _handle_post(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        path = request.path
+        if path == f"{_API_PREFIX}/init/error":
+            self.init_error = _json_or_text(raw)
+            _reply(request, 202, {"status": "OK"})
+            return
+        parts = path.removeprefix(f"{_API_PREFIX}/invocation/").split("/")
+        if not path.startswith(f"{_API_PREFIX}/invocation/") or len(parts) != 2:
+            _reply(request, 404, {"errorMessage": "unknown path"})
+            return
+        request_id, kind = parts
+        with self._lock:
+            invocation = self._by_id.get(request_id)
+        if invocation is None or invocation.done.is_set():
+            # Lambda refuses a report for an invocation that is over (timed out, already reported).
+            _reply(request, 400, {"errorMessage": f"invalid request id {request_id}"})
+            return
+        if kind == "response":
+            invocation.finish(InvocationResult(request_id, "success", _json_or_text(raw)))
+        elif kind == "error":
+            payload = _json_or_text(raw)
+            error_type = request.headers.get("Lambda-Runtime-Function-Error-Type")
+            if not error_type and isinstance(payload, dict):
+                error_type = payload.get("errorType")
+            invocation.finish(InvocationResult(request_id, "error", payload, error_type))
+        else:
+            _reply(request, 404, {"errorMessage": "unknown path"})
+            return
+        _reply(request, 202, {"status": "OK"})
+
+
+class LocalLambda:
+    """One function: its Runtime API server and its (warm, restartable) ``awslambdaric`` process.
+
+    ``extra_env`` is what the surroundings add to the function's own environment: here, where the
+    AWS APIs are (``AWS_ENDPOINT_URL_*``) and which CA to trust (``SSL_CERT_FILE``), the way a VPC
+    endpoint or a corporate proxy's CA would be configured for a real function.
+    """
+
+    def __init__(
+        self,
+        config: FunctionConfig,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.extra_env = dict(extra_env or {})
+        self.log_file = log_file
+        self.cold_starts = 0
+        self._server = RuntimeApiServer(config.function_arn)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_handle: IO[bytes] | None = None
+        self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lambda-{config.function_name}")
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalLambda:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if not self._started:
+            self._server.start()
+            self._started = True
+
+    def close(self) -> None:
+        self._queue.shutdown(wait=True, cancel_futures=True)
+        self._kill()
+        if self._started:
+            self._server.stop()
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    # -- invoking --------------------------------------------------------------------------
+
+    def invoke_async(self, event: Mapping[str, Any]) -> Future[InvocationResult]:
+        """An ``Event`` invocation: queued, run after the ones before it, result in the future."""
+        body = json.dumps(event).encode()
+        return self._queue.submit(self._run, body)
+
+    def invoke(self, event: Mapping[str, Any]) -> InvocationResult:
+        """A ``RequestResponse`` invocation: waits for the outcome."""
+        return self.invoke_async(event).result()
+
+    def process_environment(self) -> dict[str, str]:
+        """The environment the function's process sees: Lambda's reserved variables, then the function's."""
+        config = self.config
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(config.code_dir),
+            "PYTHONPATH": str(config.code_dir),
+            "_HANDLER": config.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+            "AWS_LAMBDA_RUNTIME_API": self._server.address,
+            "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.timeout_seconds),
+            "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group or f"/aws/lambda/{config.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_REGION": config.region,
+            "AWS_DEFAULT_REGION": config.region,
+            # The execution role's temporary credentials; nothing checks them offline.
+            "AWS_ACCESS_KEY_ID": "ASIALOCALEXAMPLE0000",
+            "AWS_SECRET_ACCESS_KEY": "local-secret-access-key",
+            "AWS_SESSION_TOKEN": "local-session-token",
+        }
+        env.update(config.environment)
+        env.update(self.extra_env)
+        return env
+
+    def _run(self, body: bytes) -> InvocationResult:
+        invocation = _Invocation(str(uuid.uuid4()), body, self.config.timeout_seconds)
+        self._ensure_process()
+        self._server.enqueue(invocation)
+        try:
+            return self._await(invocation)
+        finally:
+            self._server.forget(invocation)
+
+    def _await(self, invocation: _Invocation) -> InvocationResult:
+        request_id = invocation.request_id
+        init_deadline = time.monotonic() + INIT_TIMEOUT_SECONDS
+        while not invocation.picked_up.wait(0.05):
+            if invocation.done.is_set():
+                break
+            if self._process_exited() or time.monotonic() > init_deadline:
+                self._kill()
+                failure = self._server.init_error
+                invocation.finish(InvocationResult(request_id, "init_error", failure, "Runtime.InitError"))
+                return invocation.result  # type: ignore[return-value]
+        # The deadline is the one the handler was given; a little slack covers the report's trip.
+        while not invocation.done.wait(0.05):
+            if self._process_exited():
+                invocation.finish(InvocationResult(request_id, "crashed", None, "Runtime.ExitError"))
+                self._kill()
+                break
+            if time.time() * 1000 > invocation.deadline_ms + 100:
+                invocation.finish(
+                    InvocationResult(
+                        request_id,
+                        "timeout",
+                        {"errorMessage": f"Task timed out after {invocation.timeout_seconds:.2f} seconds"},
+                        "Sandbox.Timedout",
+                    )
+                )
+                # Lambda freezes and discards the environment of a timed-out invocation.
+                self._kill()
+                break
+        return invocation.result  # type: ignore[return-value]
+
+    # -- the process -----------------------------------------------------------------------
+
+    def _ensure_process(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        self.start()
+        self._server.init_error = None
+        if self._log_handle is None and self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            self._log_handle = self.log_file.open("ab")
+        output: IO[bytes] | int = self._log_handle if self._log_handle is not None else subprocess.DEVNULL
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", self.config.handler],
+            cwd=self.config.code_dir,
+            env=self.process_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        self.cold_starts += 1
+
+    def _process_exited(self) -> bool:
+        return self._process is None or self._process.poll() is not None
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        try:
+            process.wait(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+
+
+def _reply(request: BaseHTTPRequestHandler, status: int, body: Mapping[str, Any]) -> None:
+    raw = json.dumps(body).encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("Content-Length", str(len(raw)))
+    request.end_headers()
+    request.wfile.write(raw)
+
+
+def _json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _trace_id() -> str:
+    """An X-Ray trace header in the shape Lambda sends (Root=1-<epoch hex>-<96-bit hex>)."""
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
