@@ -90,6 +90,11 @@ def retention_error(hours: object) -> str | None:
     return None
 
 
+def is_reserved_tag_key(key: str) -> bool:
+    """Whether AWS reserves this tag key (``aws:`` in any case): users may never set it."""
+    return key.lower().startswith(RESERVED_TAG_PREFIX)
+
+
 def tags_error(tags: Iterable[tuple[str, str]]) -> str | None:
     """Check (key, value) pairs; a list of pairs, not a dict, so duplicate keys can be caught."""
     pairs = list(tags)
@@ -99,7 +104,7 @@ def tags_error(tags: Iterable[tuple[str, str]]) -> str | None:
     for key, value in pairs:
         if not isinstance(key, str) or not TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX:
             return f"Tags: each key must be {TAG_KEY_MIN}-{TAG_KEY_MAX} characters; got {quote(key)}"
-        if key.lower().startswith(RESERVED_TAG_PREFIX):
+        if is_reserved_tag_key(key):
             return f"Tags: the key prefix '{RESERVED_TAG_PREFIX}' is reserved for AWS; got {quote(key)}"
         if key in seen:
             return f"Tags: the key {quote(key)} is given more than once"
