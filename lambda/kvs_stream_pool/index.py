@@ -1,0 +1,215 @@
+"""The Lambda entry point: crhelper wiring around ``lifecycle``, kept thin.
+
+The Lambda's handler string is ``kvs_stream_pool.index.handler``. crhelper sends the CloudFormation
+response; this module adapts it to our needs (see ``_SingleResponseResource``) and turns each request
+into one ``lifecycle`` call.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from crhelper import CfnResource
+from crhelper.resource_helper import FAILED
+
+from . import lifecycle
+from .properties import InvalidPropertiesError, parse_properties, shorten, wait_timeout_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
+
+logger = logging.getLogger(__name__)
+
+# Seconds kept back from the Lambda's remaining time when waiting: enough for one more API call and
+# the response PUT, so the handler itself reports a timeout instead of crhelper's last-moment timer.
+RESPONSE_MARGIN_SECONDS = 5.0
+
+# Retries: "legacy" mode on purpose. This service throttles with ThrottledClientException (HTTP 429),
+# a modeled error that botocore's "standard" and "adaptive" modes do not treat as retryable; legacy
+# mode retries every 429, every 5xx and dropped or timed-out connections, with exponential backoff.
+# Explicit timeouts keep a silent endpoint from hanging the invocation until Lambda kills it.
+CLIENT_CONFIG = Config(
+    retries={"mode": "legacy", "total_max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    user_agent_extra="chime-kvs-pool-handler",
+)
+
+
+@functools.cache
+def pool_client() -> ChimeSDKMediaPipelinesClient:
+    """One client per Lambda container, built on first use.
+
+    boto3 reads the standard AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES variable, which is how the
+    offline emulator is reached; nothing here knows about it.
+    """
+    return boto3.client("chime-sdk-media-pipelines", config=CLIENT_CONFIG)
+
+
+class _SingleResponseResource(CfnResource):
+    """crhelper's ``CfnResource`` (pinned 2.0.12) with three of its habits changed.
+
+    - Its constructor builds lambda, events and logs clients that serve only its polling mode, which
+      we never use; they dominate cold start. This constructor sets the same attributes without them.
+    - Its timeout timer and the request's own completion can both send a response; here the first
+      one wins and later ones are dropped, so CloudFormation gets exactly one.
+    - A response always carries a PhysicalResourceId: the pool ARN once known, else the request's.
+    """
+
+    def __init__(self, log_level: str = "INFO", boto_level: str = "ERROR") -> None:
+        # Mirrors CfnResource.__init__ (crhelper 2.0.12) minus the polling clients; a test compares
+        # the attribute set with crhelper's own so an upgrade that adds one cannot go unnoticed.
+        self._sleep_on_delete = 0  # crhelper sleeps 120 s before a Delete response by default
+        self._create_func: Callable[..., Any] | None = None
+        self._update_func: Callable[..., Any] | None = None
+        self._delete_func: Callable[..., Any] | None = None
+        self._poll_create_func = None
+        self._poll_update_func = None
+        self._poll_delete_func = None
+        self._timer: threading.Timer | None = None
+        self._init_failed = None
+        self._json_logging = False
+        self._log_level = log_level
+        self._boto_level = boto_level
+        self._send_response = False
+        self._polling_interval = 2
+        self.Status = ""
+        self.Reason = ""
+        self.PhysicalResourceId = ""
+        self.StackId = ""
+        self.RequestId = ""
+        self.LogicalResourceId = ""
+        self.Data: dict[str, str] = {}
+        self.NoEcho = False
+        self._event: dict[str, Any] = {}
+        self._context: Any = None
+        self._response_url = ""
+        self._sam_local = None
+        self._region = None
+        self._ssl_verify = None
+        self._lambda_client = None
+        self._events_client = None
+        self._logs_client = None
+        self._response_lock = threading.Lock()
+        self._responded = False
+
+    def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
+        with self._response_lock:
+            self._responded = False
+        return bool(super()._crhelper_init(event, context))  # type: ignore[misc]
+
+    def _send(self, status: str | None = None, reason: str = "") -> None:
+        with self._response_lock:
+            if self._responded:
+                logger.warning("Already responded to request %s; not sending another", self.RequestId)
+                return
+            self._responded = True
+            if not self.PhysicalResourceId:
+                self.PhysicalResourceId = self._event.get("PhysicalResourceId") or self.generate_physical_id(
+                    self._event
+                )
+            outcome = status or self.Status
+            logger.info(
+                "Responding %s for %s request %s (PhysicalResourceId %s)",
+                outcome,
+                self._event.get("RequestType"),
+                self.RequestId,
+                self.PhysicalResourceId,
+            )
+            if outcome == FAILED:
+                # crhelper keeps the END of a long reason; keep its start (the useful part) instead.
+                self.Reason = shorten(str(self.Reason))
+                reason = shorten(reason)
+            super()._send(status, reason)  # type: ignore[misc]
+
+
+helper = _SingleResponseResource()
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda handler: one CloudFormation custom resource request, one response."""
+    logger.info(
+        "%s request %s for %s (PhysicalResourceId %s)",
+        event.get("RequestType"),
+        event.get("RequestId"),
+        event.get("LogicalResourceId"),
+        event.get("PhysicalResourceId", "-"),
+    )
+    helper(event, context)
+
+
+def _short_reason(func: Callable[[dict[str, Any], Any], str]) -> Callable[[dict[str, Any], Any], str]:
+    """Give every failure a short message: crhelper uses str(exception) as the Reason."""
+
+    @functools.wraps(func)
+    def wrapper(event: dict[str, Any], context: Any) -> str:
+        try:
+            return func(event, context)
+        except (lifecycle.PoolError, InvalidPropertiesError):
+            raise
+        except Exception as error:
+            raise RuntimeError(shorten(f"{type(error).__name__}: {error}")) from error
+
+    return wrapper
+
+
+@helper.create
+@_short_reason
+def create(event: dict[str, Any], context: Any) -> str:
+    spec = parse_properties(event.get("ResourceProperties"))
+    configuration = lifecycle.create_pool(
+        pool_client(), spec, _token(event), _budget(spec.wait_timeout_seconds, context), _report_physical_id
+    )
+    helper.Data.update(lifecycle.pool_data(configuration))
+    return configuration["PoolArn"]
+
+
+@helper.update
+@_short_reason
+def update(event: dict[str, Any], context: Any) -> str:
+    new_spec = parse_properties(event.get("ResourceProperties"))
+    try:
+        old_spec = parse_properties(event.get("OldResourceProperties"))
+    except InvalidPropertiesError:
+        old_spec = None  # lifecycle then diffs against the pool's live state
+    configuration = lifecycle.update_pool(
+        pool_client(),
+        event["PhysicalResourceId"],
+        old_spec,
+        new_spec,
+        _token(event),
+        _budget(new_spec.wait_timeout_seconds, context),
+        _report_physical_id,
+    )
+    helper.Data.update(lifecycle.pool_data(configuration))
+    return configuration["PoolArn"]
+
+
+@helper.delete
+@_short_reason
+def delete(event: dict[str, Any], context: Any) -> str:
+    physical_id = event["PhysicalResourceId"]
+    budget = _budget(wait_timeout_of(event.get("ResourceProperties")), context)
+    outcome = lifecycle.delete_pool(pool_client(), physical_id, budget)
+    logger.info("Delete: %s", outcome)
+    helper.Reason = shorten(outcome)
+    return str(physical_id)
+
+
+def _report_physical_id(arn: str) -> None:
+    helper.PhysicalResourceId = arn
+
+
+def _token(event: Mapping[str, Any]) -> str:
+    return lifecycle.client_request_token(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+
+
+def _budget(wait_timeout_seconds: int, context: Any) -> lifecycle.Budget:
+    lambda_seconds = context.get_remaining_time_in_millis() / 1000.0 - RESPONSE_MARGIN_SECONDS
+    return lifecycle.Budget.for_seconds(min(float(wait_timeout_seconds), lambda_seconds))

@@ -1,0 +1,331 @@
+"""Create, update, delete and wait for a Kinesis Video Stream pool: the handler's logic.
+
+No crhelper and no CloudFormation here: functions take a boto3 ``chime-sdk-media-pipelines`` client,
+parsed ``PoolSpec``s and a ``Budget`` (how long they may still wait, and how to sleep), so they can be
+driven by the Lambda, by tests, or by anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from . import pool_rules
+from .properties import PoolSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
+    from mypy_boto3_chime_sdk_media_pipelines.type_defs import KinesisVideoStreamPoolConfigurationTypeDef
+
+logger = logging.getLogger(__name__)
+
+# Polling: start fast (a pool usually turns ACTIVE within seconds), double, and cap at one second so
+# that the handler reports at most about a second after the pool is ready. Gets are cheap reads.
+FIRST_POLL_DELAY = 0.25
+MAX_POLL_DELAY = 1.0
+
+ACTIVE = "ACTIVE"
+FAILED = "FAILED"
+DELETING = "DELETING"
+
+# ClientRequestToken: the service pattern is [-_a-zA-Z0-9], 2-64 characters.
+TOKEN_LENGTH = 64
+
+OnPhysicalId = Callable[[str], None]
+
+
+class PoolError(Exception):
+    """A pool operation that cannot succeed; the message is meant for CloudFormation's Reason."""
+
+
+class PoolFailedError(PoolError):
+    """The service put the pool into FAILED status."""
+
+
+class WaitTimeoutError(PoolError):
+    """The pool did not reach the wanted state within the invocation's budget."""
+
+    def __init__(self, message: str, last_status: str) -> None:
+        super().__init__(message)
+        self.last_status = last_status
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many seconds this invocation may still spend waiting, and how it sleeps."""
+
+    remaining_seconds: Callable[[], float]
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def for_seconds(
+        cls,
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Budget:
+        deadline = clock() + max(0.0, seconds)
+        return cls(lambda: deadline - clock(), sleep)
+
+
+def client_request_token(stack_id: str, logical_resource_id: str, request_id: str) -> str:
+    """A ClientRequestToken that is the same for CloudFormation's retries of one request.
+
+    CloudFormation may deliver a request more than once; the service then returns the pool the first
+    delivery created instead of a second pool or a conflict. A hash keeps the token within the
+    service's pattern and length whatever the ids look like, and reveals nothing about them.
+    """
+    digest = hashlib.sha256("\n".join((stack_id, logical_resource_id, request_id)).encode())
+    return digest.hexdigest()[:TOKEN_LENGTH]
+
+
+def pool_data(configuration: KinesisVideoStreamPoolConfigurationTypeDef) -> dict[str, str]:
+    """The custom resource's Data: flat strings only (CloudFormation's GetAtt returns strings)."""
+    stream = configuration.get("StreamConfiguration", {})
+    retention = stream.get("DataRetentionInHours")
+    return {
+        "PoolArn": configuration.get("PoolArn", ""),
+        "PoolId": configuration.get("PoolId", ""),
+        "PoolName": configuration.get("PoolName", ""),
+        "PoolStatus": configuration.get("PoolStatus", ""),
+        "PoolSize": str(configuration.get("PoolSize", 0)),
+        "StreamRegion": stream.get("Region", ""),
+        "DataRetentionInHours": "" if retention is None else str(retention),
+        "CreatedTimestamp": _iso_utc(configuration.get("CreatedTimestamp")),
+        "UpdatedTimestamp": _iso_utc(configuration.get("UpdatedTimestamp")),
+    }
+
+
+def create_pool(
+    client: ChimeSDKMediaPipelinesClient,
+    spec: PoolSpec,
+    token: str,
+    budget: Budget,
+    on_physical_id: OnPhysicalId,
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """Create the pool, report its ARN at once, then wait for ACTIVE."""
+    stream: dict[str, Any] = {"Region": spec.stream_region}
+    if spec.data_retention_hours is not None:
+        stream["DataRetentionInHours"] = spec.data_retention_hours
+    request: dict[str, Any] = {
+        "PoolName": spec.pool_name,
+        "StreamConfiguration": stream,
+        "ClientRequestToken": token,
+    }
+    if spec.tags:
+        request["Tags"] = [{"Key": key, "Value": value} for key, value in spec.tags]
+    logger.info("Creating pool %s (streams in %s)", spec.pool_name, spec.stream_region)
+    try:
+        response = client.create_media_pipeline_kinesis_video_stream_pool(**request)
+    except ClientError as error:
+        if _error_code(error) == "ConflictException":
+            raise PoolError(
+                f"a pool named {spec.pool_name} already exists in region {_client_region(client)}"
+            ) from error
+        raise PoolError(f"creating pool {spec.pool_name} failed: {_error_text(error)}") from error
+    configuration = response["KinesisVideoStreamPoolConfiguration"]
+    arn = configuration["PoolArn"]
+    # Before any wait: if the wait fails or the Lambda dies, CloudFormation still learns the ARN and
+    # its rollback deletes the pool instead of leaking it.
+    on_physical_id(arn)
+    logger.info("Created pool %s (status %s)", arn, configuration.get("PoolStatus"))
+    if configuration.get("PoolStatus") == ACTIVE:
+        return configuration
+    return wait_until_active(client, arn, budget)
+
+
+def update_pool(
+    client: ChimeSDKMediaPipelinesClient,
+    physical_id: str,
+    old_spec: PoolSpec | None,
+    new_spec: PoolSpec,
+    token: str,
+    budget: Budget,
+    on_physical_id: OnPhysicalId,
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """Bring the pool in line with ``new_spec``; replace it when a create-only property changed.
+
+    ``old_spec`` is None when the previous properties cannot be parsed; the pool's live state is then
+    the baseline. Rollback updates (old and new swapped) go through the same path.
+    """
+    if not pool_rules.is_pool_arn(physical_id):
+        logger.info("No pool behind physical id %s: creating one", physical_id)
+        return create_pool(client, new_spec, token, budget, on_physical_id)
+
+    current = _get_pool(client, physical_id)
+    current_region = current.get("StreamConfiguration", {}).get("Region")
+    name_changed = current.get("PoolName") != new_spec.pool_name
+    region_changed = current_region != new_spec.stream_region
+    if region_changed and not name_changed:
+        raise PoolError(
+            f"StreamConfiguration.Region cannot change from {current_region} to "
+            f"{new_spec.stream_region} while PoolName stays {new_spec.pool_name}: the replacement "
+            "pool's name would collide with the existing pool. Change PoolName too."
+        )
+    if name_changed or region_changed:
+        logger.info("PoolName changed: replacing pool %s", physical_id)
+        return create_pool(client, new_spec, token, budget, on_physical_id)
+
+    on_physical_id(physical_id)
+    configuration = current
+    if configuration.get("PoolStatus") != ACTIVE:
+        # A change made while the pool is CREATING or UPDATING would be refused with a conflict.
+        configuration = wait_until_active(client, physical_id, budget)
+    current_retention = configuration.get("StreamConfiguration", {}).get("DataRetentionInHours")
+    if new_spec.data_retention_hours is not None and new_spec.data_retention_hours != current_retention:
+        logger.info(
+            "Updating retention of %s from %s to %s hours",
+            physical_id,
+            current_retention,
+            new_spec.data_retention_hours,
+        )
+        client.update_media_pipeline_kinesis_video_stream_pool(
+            Identifier=physical_id,
+            StreamConfiguration={"DataRetentionInHours": new_spec.data_retention_hours},
+        )
+        configuration = wait_until_active(client, physical_id, budget)
+
+    old_tags = old_spec.tag_map if old_spec is not None else _live_tags(client, physical_id)
+    _apply_tag_difference(client, physical_id, old_tags, new_spec.tag_map)
+
+    if configuration.get("PoolStatus") != ACTIVE:
+        configuration = wait_until_active(client, physical_id, budget)
+    return configuration
+
+
+def delete_pool(client: ChimeSDKMediaPipelinesClient, physical_id: str, budget: Budget) -> str:
+    """Delete the pool and wait for it to go; return a sentence that says what happened."""
+    if not pool_rules.is_pool_arn(physical_id):
+        return f"nothing to delete: {physical_id} is not a pool ARN (the create never made a pool)"
+    logger.info("Deleting pool %s", physical_id)
+    try:
+        _delete_when_allowed(client, physical_id, budget)
+    except ClientError as error:
+        if _error_code(error) == "NotFoundException":
+            return f"pool {physical_id} was already gone"
+        raise PoolError(f"deleting pool {physical_id} failed: {_error_text(error)}") from error
+
+    status = _wait_until_gone(client, physical_id, budget)
+    if status is None:
+        return f"deleted pool {physical_id}"
+    return (
+        f"deletion of pool {physical_id} requested; it is still {status} when this invocation's "
+        "wait ended (the service completes it once meetings using the pool end)"
+    )
+
+
+def wait_until_active(
+    client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """Poll Get with short, capped backoff until ACTIVE; fail on FAILED or when the budget runs out."""
+    status = "unknown"
+    for delay in _PollDelays(budget):
+        budget.sleep(delay)
+        configuration = _get_pool(client, arn)
+        status = configuration.get("PoolStatus", "unknown")
+        if status == ACTIVE:
+            return configuration
+        if status == FAILED:
+            raise PoolFailedError(f"pool {arn} went to status FAILED (reported by the service)")
+    raise WaitTimeoutError(
+        f"pool {arn} was still {status} when this invocation's wait budget ran out", status
+    )
+
+
+def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> str | None:
+    """None once Get says NotFound; otherwise the last status seen when the budget ran out."""
+    status = DELETING
+    for delay in _PollDelays(budget):
+        budget.sleep(delay)
+        try:
+            status = _get_pool(client, arn).get("PoolStatus", DELETING)
+        except ClientError as error:
+            if _error_code(error) == "NotFoundException":
+                return None
+            raise
+    logger.warning("Pool %s is still %s; the service will finish deleting it later", arn, status)
+    return status
+
+
+def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> None:
+    """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts."""
+    delays = iter(_PollDelays(budget))
+    while True:
+        try:
+            client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
+            return
+        except ClientError as error:
+            delay = next(delays, None)
+            if _error_code(error) != "ConflictException" or delay is None:
+                raise
+            logger.info("Pool %s is busy (%s); retrying the delete", arn, _error_text(error))
+            budget.sleep(delay)
+
+
+class _PollDelays:
+    """Delays before each poll: doubling from FIRST_POLL_DELAY to MAX_POLL_DELAY, within the budget."""
+
+    def __init__(self, budget: Budget) -> None:
+        self._budget = budget
+        self._next = FIRST_POLL_DELAY
+
+    def __iter__(self) -> _PollDelays:
+        return self
+
+    def __next__(self) -> float:
+        remaining = self._budget.remaining_seconds()
+        if remaining <= 0:
+            raise StopIteration
+        delay = min(self._next, remaining)
+        self._next = min(self._next * 2, MAX_POLL_DELAY)
+        return delay
+
+
+def _get_pool(client: ChimeSDKMediaPipelinesClient, arn: str) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    response = client.get_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
+    return response["KinesisVideoStreamPoolConfiguration"]
+
+
+def _live_tags(client: ChimeSDKMediaPipelinesClient, arn: str) -> dict[str, str]:
+    response = client.list_tags_for_resource(ResourceARN=arn)
+    return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
+
+
+def _apply_tag_difference(
+    client: ChimeSDKMediaPipelinesClient, arn: str, old: Mapping[str, str], new: Mapping[str, str]
+) -> None:
+    removed = sorted(set(old) - set(new))
+    changed = sorted(key for key, value in new.items() if old.get(key) != value)
+    if removed:
+        logger.info("Removing tags %s from %s", ", ".join(removed), arn)
+        client.untag_resource(ResourceARN=arn, TagKeys=removed)
+    if changed:
+        logger.info("Setting tags %s on %s", ", ".join(changed), arn)
+        client.tag_resource(ResourceARN=arn, Tags=[{"Key": key, "Value": new[key]} for key in changed])
+
+
+def _iso_utc(value: object) -> str:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return "" if value is None else str(value)
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _error_text(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    return f"{details.get('Code', 'Error')}: {details.get('Message', '')}".strip()
+
+
+def _client_region(client: ChimeSDKMediaPipelinesClient) -> str:
+    return str(client.meta.region_name)

@@ -1,0 +1,177 @@
+"""CloudFormation's custom resource properties -> a typed, validated ``PoolSpec``.
+
+CloudFormation turns every scalar into a string, so numbers arrive as ``"24"``. This module parses
+them, checks every value with ``pool_rules`` and reports ALL problems in one short message that names
+each property, so a user fixes a template in one round trip instead of one error per deploy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from . import pool_rules
+
+# What the construct sends (docs/architecture.md). ServiceToken is CloudFormation's own.
+TOP_LEVEL_PROPERTIES = ("PoolName", "StreamConfiguration", "Tags", "WaitTimeoutSeconds")
+STREAM_CONFIGURATION_PROPERTIES = ("Region", "DataRetentionInHours")
+_IGNORED_PROPERTIES = frozenset({"ServiceToken"})
+
+# CloudFormation truncates a long Reason, and crhelper keeps only the END of one over 256 characters.
+# Problems are listed first to last, so cut the tail ourselves and keep the first problems readable.
+REASON_MAX = 250
+
+_DECIMAL_RE = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One pool declaration, as the handler acts on it."""
+
+    pool_name: str
+    stream_region: str
+    data_retention_hours: int | None
+    tags: tuple[tuple[str, str], ...]
+    wait_timeout_seconds: int
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
+
+
+class InvalidPropertiesError(ValueError):
+    """The resource's properties break one or more rules; the message names every property."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(shorten("Invalid properties: " + "; ".join(problems)))
+
+
+def shorten(text: str, limit: int = REASON_MAX) -> str:
+    """Cut a message to ``limit`` characters, keeping its start (where the first problem is)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_int(value: object) -> int | None:
+    """An int given as an int or a decimal string; None for anything else (floats, bools, "24.5")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _DECIMAL_RE.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
+    """Parse and validate; raise ``InvalidPropertiesError`` listing every problem found."""
+    problems: list[str] = []
+    props: Mapping[str, object] = properties or {}
+
+    unknown = sorted(set(props) - set(TOP_LEVEL_PROPERTIES) - _IGNORED_PROPERTIES)
+    if unknown:
+        problems.append(
+            f"unknown {_plural('property', unknown)} {', '.join(unknown)} "
+            f"(allowed: {', '.join(TOP_LEVEL_PROPERTIES)})"
+        )
+
+    pool_name = props.get("PoolName")
+    if pool_name is None:
+        problems.append("PoolName is required")
+    else:
+        _note(problems, pool_rules.pool_name_error(pool_name))  # type: ignore[arg-type]
+
+    region, retention = _parse_stream_configuration(props.get("StreamConfiguration"), problems)
+    tags = _parse_tags(props.get("Tags"), problems)
+    wait_timeout = _parse_wait_timeout(props.get("WaitTimeoutSeconds"), problems)
+
+    if problems:
+        raise InvalidPropertiesError(problems)
+    assert isinstance(pool_name, str) and region is not None  # guaranteed by the checks above
+    return PoolSpec(pool_name, region, retention, tags, wait_timeout)
+
+
+def wait_timeout_of(properties: Mapping[str, object] | None) -> int:
+    """The wait budget alone, for requests (Delete) that must not fail on other bad properties."""
+    problems: list[str] = []
+    return _parse_wait_timeout((properties or {}).get("WaitTimeoutSeconds"), problems)
+
+
+def _parse_stream_configuration(value: object, problems: list[str]) -> tuple[str | None, int | None]:
+    if value is None:
+        problems.append("StreamConfiguration is required (with a Region)")
+        return None, None
+    if not isinstance(value, Mapping):
+        problems.append(f"StreamConfiguration must be an object; got {pool_rules.quote(value)}")
+        return None, None
+    unknown = sorted(set(value) - set(STREAM_CONFIGURATION_PROPERTIES))
+    if unknown:
+        names = ", ".join(f"StreamConfiguration.{name}" for name in unknown)
+        problems.append(
+            f"unknown {_plural('property', unknown)} {names} "
+            f"(allowed: {', '.join(STREAM_CONFIGURATION_PROPERTIES)})"
+        )
+
+    region = value.get("Region")
+    if region is None:
+        problems.append("StreamConfiguration.Region is required")
+    elif not _note(problems, pool_rules.region_error(region)):
+        region = None
+
+    retention = _parse_optional_int(value.get("DataRetentionInHours"), pool_rules.retention_error, problems)
+    return (region if isinstance(region, str) else None), retention
+
+
+def _parse_tags(value: object, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(f"Tags must be a list of {{Key, Value}} objects; got {pool_rules.quote(value)}")
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping) or not isinstance(item.get("Key"), str):
+            problems.append(f"Tags[{index}] must be an object with a string Key and Value")
+            return ()
+        tag_value = item.get("Value")
+        if not isinstance(tag_value, str):
+            problems.append(f"Tags[{index}] ({pool_rules.quote(item['Key'])}) needs a string Value")
+            return ()
+        pairs.append((item["Key"], tag_value))
+    # An empty list means "no tags": the construct may send one when every tag was removed, and the
+    # service's 1-200 limit applies only to a list it is actually given.
+    if pairs and not _note(problems, pool_rules.tags_error(pairs)):
+        return ()
+    return tuple(sorted(pairs))
+
+
+def _parse_wait_timeout(value: object, problems: list[str]) -> int:
+    if value is None:
+        return pool_rules.WAIT_TIMEOUT_DEFAULT
+    seconds = _parse_optional_int(value, pool_rules.wait_timeout_error, problems)
+    return pool_rules.WAIT_TIMEOUT_DEFAULT if seconds is None else seconds
+
+
+def _parse_optional_int(
+    value: object, rule: Callable[[object], str | None], problems: list[str]
+) -> int | None:
+    if value is None:
+        return None
+    number = parse_int(value)
+    # An unparsable value goes to the rule as it came, so the message quotes what the user wrote.
+    if not _note(problems, rule(value if number is None else number)):
+        return None
+    return number
+
+
+def _note(problems: list[str], problem: str | None) -> bool:
+    """Record a rule's problem, if any; True when the value passed."""
+    if problem is None:
+        return True
+    problems.append(problem)
+    return False
+
+
+def _plural(word: str, items: list[str]) -> str:
+    return word if len(items) == 1 else word[:-1] + "ies" if word.endswith("y") else word + "s"
