@@ -1,0 +1,20 @@
+"""A local stand-in for the Amazon Chime SDK Media Pipelines Kinesis Video Stream pool API.
+
+``ChimeEmulator`` holds the state and rules (``model.py``); ``EmulatorServer`` serves it over HTTP
+on loopback (``server.py``) so that the unmodified boto3 client reaches it through
+``AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES`` or ``endpoint_url``.
+"""
+
+from local.chime_emulator.faults import FAULT_KINDS, Fault, FaultPlan
+from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord
+from local.chime_emulator.server import EmulatorServer
+
+__all__ = [
+    "FAULT_KINDS",
+    "ChimeEmulator",
+    "ChimeError",
+    "EmulatorServer",
+    "Fault",
+    "FaultPlan",
+    "RequestRecord",
+]

@@ -1,0 +1,489 @@
+"""The emulated service's state and business rules: pools, tags, idempotency, status, quota.
+
+No HTTP here (``server.py`` does that) and no knowledge of CloudFormation or of our handler. Each
+public ``*_pool``/``*_resource`` method takes the operation's already validated input members and
+returns its output members, or raises ``ChimeError`` with a modeled error code.
+
+Status changes are computed from timestamps on every read ("becomes ACTIVE at t0 + delay"), not by
+timer threads, so a delay of 0 means the next read already sees the settled status while the
+mutating call itself still answers CREATING, UPDATING or DELETING, as the real service does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kvs_stream_pool.pool_rules import RESERVED_TAG_PREFIX
+
+from local.chime_emulator.faults import FaultPlan
+from local.chime_emulator.service_model import service_model
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+# Not the real service's quota (AWS does not publish one for pools); large enough not to get in the
+# way, and configurable so that tests can reach it.
+DEFAULT_POOL_QUOTA = 100
+# The service answers a pool created without DataRetentionInHours with KVS's own default: no retention.
+DEFAULT_RETENTION_HOURS = 0
+DEFAULT_PAGE_SIZE = 100
+
+CREATING, ACTIVE, UPDATING, DELETING, FAILED = "CREATING", "ACTIVE", "UPDATING", "DELETING", "FAILED"
+FAILED_REASON = "Kinesis Video Streams could not be created for the pool"
+_STATE_VERSION = 1
+
+
+class ChimeError(Exception):
+    """A modeled service error; ``code`` is the error shape's name, e.g. ``ConflictException``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RequestRecord:
+    """One request as the emulator saw it, faulted and invalid ones included."""
+
+    operation: str
+    params: dict[str, Any]
+    status: int
+    error: str | None
+    time: float
+    region: str
+    fault: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Pool:
+    """One pool's stored state; ``ready_at``/``gone_at`` are wall-clock times of pending changes."""
+
+    arn: str
+    name: str
+    pool_id: str
+    region: str
+    stream_region: str
+    retention_hours: int
+    created: float
+    updated: float
+    sequence: int
+    status: str = CREATING
+    ready_at: float | None = None
+    gone_at: float | None = None
+    will_fail: bool = False
+    failure_reason: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def configuration(self) -> dict[str, Any]:
+        """The ``KinesisVideoStreamPoolConfiguration`` output structure."""
+        return {
+            "PoolArn": self.arn,
+            "PoolName": self.name,
+            "PoolId": self.pool_id,
+            "PoolStatus": self.status,
+            # The pool grows as meetings take streams from it; an emulated pool is never in use.
+            "PoolSize": 0,
+            "StreamConfiguration": {
+                "Region": self.stream_region,
+                "DataRetentionInHours": self.retention_hours,
+            },
+            "CreatedTimestamp": datetime.fromtimestamp(self.created, UTC),
+            "UpdatedTimestamp": datetime.fromtimestamp(self.updated, UTC),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {"PoolName": self.name, "PoolId": self.pool_id, "PoolArn": self.arn}
+
+
+class ChimeEmulator:
+    """The whole emulated account: pools of every region, request log, faults; thread-safe."""
+
+    def __init__(
+        self,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        create_delay: float = 0.0,
+        update_delay: float = 0.0,
+        delete_delay: float = 0.0,
+        pool_quota_per_region: int = DEFAULT_POOL_QUOTA,
+        default_region: str = DEFAULT_REGION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.account_id = account_id
+        self.create_delay = create_delay
+        self.update_delay = update_delay
+        self.delete_delay = delete_delay
+        self.pool_quota_per_region = pool_quota_per_region
+        self.default_region = default_region
+        self.faults = FaultPlan()
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._pools: dict[str, Pool] = {}  # by ARN
+        self._tokens: dict[tuple[str, str], tuple[str, str]] = {}  # (region, token) -> (request, ARN)
+        self._held: set[str] = set()  # names or ARNs whose deletion waits for release
+        self._fail_on_create: dict[str, str] = {}  # pool name -> failure reason
+        self._denied_keys: set[str] = set()
+        self._sequence = 0
+        self._log: list[RequestRecord] = []
+
+    # ----- the API operations -----
+
+    def create_pool(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            name = params["PoolName"]
+            stream = params["StreamConfiguration"]
+            tags = self._tag_dict(params.get("Tags") or [])
+            token = params.get("ClientRequestToken")
+            fingerprint = _fingerprint({k: v for k, v in params.items() if k != "ClientRequestToken"})
+            if token is not None:
+                remembered = self._tokens.get((region, token))
+                if remembered is not None:
+                    request, arn = remembered
+                    if request != fingerprint:
+                        raise ChimeError(
+                            "ConflictException",
+                            "The ClientRequestToken was already used for a different request",
+                        )
+                    if arn in self._pools:
+                        return {"KinesisVideoStreamPoolConfiguration": self._pools[arn].configuration()}
+                    # The pool made for that token has since been deleted: a fresh request.
+                    del self._tokens[(region, token)]
+            if self._find_by_name(region, name) is not None:
+                raise ChimeError(
+                    "ConflictException", f"A Kinesis Video Stream pool named {name} already exists"
+                )
+            in_region = sum(1 for pool in self._pools.values() if pool.region == region)
+            if in_region >= self.pool_quota_per_region:
+                raise ChimeError(
+                    "ResourceLimitExceededException",
+                    f"The account has reached its quota of {self.pool_quota_per_region} "
+                    f"Kinesis Video Stream pools in {region}",
+                )
+            now = self._clock()
+            self._sequence += 1
+            pool = Pool(
+                arn=self.pool_arn(region, name),
+                name=name,
+                pool_id=str(uuid.uuid4()),
+                region=region,
+                stream_region=stream["Region"],
+                retention_hours=stream.get("DataRetentionInHours", DEFAULT_RETENTION_HOURS),
+                created=now,
+                updated=now,
+                sequence=self._sequence,
+                status=CREATING,
+                ready_at=now + self.create_delay,
+                tags=tags,
+            )
+            reason = self._fail_on_create.pop(name, None)
+            if reason is not None:
+                pool.will_fail, pool.failure_reason = True, reason
+            self._pools[pool.arn] = pool
+            if token is not None:
+                self._tokens[(region, token)] = (fingerprint, pool.arn)
+            return {"KinesisVideoStreamPoolConfiguration": pool.configuration()}
+
+    def get_pool(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup(region, params["Identifier"])
+            return {"KinesisVideoStreamPoolConfiguration": pool.configuration()}
+
+    def update_pool(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup(region, params["Identifier"])
+            if pool.status != ACTIVE:
+                raise ChimeError(
+                    "ConflictException",
+                    f"The pool {pool.name} cannot be updated while its status is {pool.status}",
+                )
+            change = params.get("StreamConfiguration") or {}
+            if "DataRetentionInHours" in change:
+                pool.retention_hours = change["DataRetentionInHours"]
+            now = self._clock()
+            pool.status, pool.updated, pool.ready_at = UPDATING, now, now + self.update_delay
+            return {"KinesisVideoStreamPoolConfiguration": pool.configuration()}
+
+    def delete_pool(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        """ACTIVE or FAILED -> DELETING; a second Delete while DELETING succeeds and changes nothing."""
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup(region, params["Identifier"])
+            if pool.status in (CREATING, UPDATING):
+                raise ChimeError(
+                    "ConflictException",
+                    f"The pool {pool.name} cannot be deleted while its status is {pool.status}",
+                )
+            if pool.status != DELETING:
+                now = self._clock()
+                pool.status, pool.updated, pool.gone_at = DELETING, now, now + self.delete_delay
+            return {}
+
+    def list_pools(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            after = _decode_page_token(params["NextToken"]) if params.get("NextToken") else 0
+            limit = params.get("MaxResults") or DEFAULT_PAGE_SIZE
+            pools = sorted(
+                (p for p in self._pools.values() if p.region == region and p.sequence > after),
+                key=lambda p: p.sequence,
+            )
+            page, rest = pools[:limit], pools[limit:]
+            result: dict[str, Any] = {"KinesisVideoStreamPools": [p.summary() for p in page]}
+            if rest:
+                result["NextToken"] = _encode_page_token(page[-1].sequence)
+            return result
+
+    def tag_resource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup_arn(params["ResourceARN"])
+            merged = {**pool.tags, **self._tag_dict(params["Tags"])}
+            limit = service_model().shape_for("TagList").metadata.get("max")
+            if limit is not None and len(merged) > limit:
+                raise ChimeError(
+                    "BadRequestException",
+                    f"A resource can have at most {limit} tags; this request would leave {len(merged)}",
+                )
+            pool.tags = merged
+            return {}
+
+    def untag_resource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup_arn(params["ResourceARN"])
+            for key in params["TagKeys"]:
+                pool.tags.pop(key, None)
+            return {}
+
+    def list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup_arn(params["ResourceARN"])
+            return {"Tags": [{"Key": k, "Value": v} for k, v in pool.tags.items()]}
+
+    def handler_for(self, operation: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+        """The method that implements one API operation."""
+        return {
+            "CreateMediaPipelineKinesisVideoStreamPool": self.create_pool,
+            "GetMediaPipelineKinesisVideoStreamPool": self.get_pool,
+            "UpdateMediaPipelineKinesisVideoStreamPool": self.update_pool,
+            "DeleteMediaPipelineKinesisVideoStreamPool": self.delete_pool,
+            "ListMediaPipelineKinesisVideoStreamPools": self.list_pools,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags,
+        }[operation]
+
+    # ----- controls for tests, benchmarks and the offline demo -----
+
+    def pool_arn(self, region: str, name: str) -> str:
+        return f"arn:aws:chime:{region}:{self.account_id}:media-pipeline-kinesis-video-stream-pool/{name}"
+
+    def hold_deletion(self, name_or_arn: str) -> None:
+        """Keep a pool DELETING (as while meetings still use it) until ``release_deletion``."""
+        with self._lock:
+            self._held.add(name_or_arn)
+
+    def release_deletion(self, name_or_arn: str) -> None:
+        """Let a held pool go once its delete delay has passed."""
+        with self._lock:
+            self._held.discard(name_or_arn)
+            self._settle_all()
+
+    def fail_pool_on_create(self, name: str, reason: str = FAILED_REASON) -> None:
+        """The next pool created with this name ends FAILED instead of ACTIVE."""
+        with self._lock:
+            self._fail_on_create[name] = reason
+
+    def deny_access_key(self, access_key_id: str) -> None:
+        """Requests signed with this key get ``ForbiddenException`` (a principal lacking permission)."""
+        with self._lock:
+            self._denied_keys.add(access_key_id)
+
+    def is_denied(self, access_key_id: str | None) -> bool:
+        with self._lock:
+            return access_key_id in self._denied_keys
+
+    def leftover_pools(self) -> list[dict[str, Any]]:
+        """Every pool still present in any region and any status, for leak accounting."""
+        with self._lock:
+            self._settle_all()
+            pools = sorted(self._pools.values(), key=lambda p: p.sequence)
+            return [
+                {
+                    **p.configuration(),
+                    "Region": p.region,
+                    "Tags": dict(p.tags),
+                    "FailureReason": p.failure_reason,
+                }
+                for p in pools
+            ]
+
+    def failure_reason(self, name_or_arn: str, region: str | None = None) -> str | None:
+        """Why a FAILED pool failed (the API has no member for it; the EventBridge event has)."""
+        with self._lock:
+            self._settle_all()
+            return self._lookup(region or self.default_region, name_or_arn).failure_reason
+
+    # ----- the request log -----
+
+    def record(self, entry: RequestRecord) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        """A copy of every request so far, oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    def calls(self, operation: str | None = None, *, succeeded: bool | None = None) -> list[RequestRecord]:
+        """The logged requests of one operation (all when None), optionally only (un)successful ones."""
+        return [
+            entry
+            for entry in self.request_log
+            if (operation is None or entry.operation == operation)
+            and (succeeded is None or (entry.error is None and entry.fault is None) == succeeded)
+        ]
+
+    def clear_request_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    # ----- persistence between CLI runs -----
+
+    def save(self, path: str | Path) -> None:
+        """Write pools, tokens and settings as JSON (not the request log or faults)."""
+        with self._lock:
+            self._settle_all()
+            state = {
+                "version": _STATE_VERSION,
+                "account_id": self.account_id,
+                "create_delay": self.create_delay,
+                "update_delay": self.update_delay,
+                "delete_delay": self.delete_delay,
+                "pool_quota_per_region": self.pool_quota_per_region,
+                "default_region": self.default_region,
+                "sequence": self._sequence,
+                "pools": [asdict(p) for p in self._pools.values()],
+                "tokens": [[r, t, req, arn] for (r, t), (req, arn) in self._tokens.items()],
+                "held": sorted(self._held),
+                "fail_on_create": self._fail_on_create,
+            }
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(target.suffix + ".tmp")
+        temporary.write_text(json.dumps(state, indent=2))
+        temporary.replace(target)  # atomic: a crash never leaves half a state file
+
+    @classmethod
+    def load(cls, path: str | Path) -> ChimeEmulator:
+        state = json.loads(Path(path).read_text())
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"{path}: unsupported emulator state version {state.get('version')!r}")
+        emulator = cls(
+            account_id=state["account_id"],
+            create_delay=state["create_delay"],
+            update_delay=state["update_delay"],
+            delete_delay=state["delete_delay"],
+            pool_quota_per_region=state["pool_quota_per_region"],
+            default_region=state["default_region"],
+        )
+        emulator._sequence = state["sequence"]
+        emulator._pools = {p["arn"]: Pool(**p) for p in state["pools"]}
+        emulator._tokens = {(r, t): (req, arn) for r, t, req, arn in state["tokens"]}
+        emulator._held = set(state["held"])
+        emulator._fail_on_create = dict(state["fail_on_create"])
+        return emulator
+
+    # ----- internals -----
+
+    def _settle_all(self) -> None:
+        """Apply every status change whose time has come (called under the lock by each read)."""
+        now = self._clock()
+        for pool in list(self._pools.values()):
+            if pool.status in (CREATING, UPDATING) and pool.ready_at is not None and now >= pool.ready_at:
+                if pool.status == CREATING and pool.will_fail:
+                    pool.status = FAILED
+                else:
+                    pool.status = ACTIVE
+                pool.updated = max(pool.updated, pool.ready_at)
+                pool.ready_at = None
+            elif (
+                pool.status == DELETING
+                and pool.gone_at is not None
+                and now >= pool.gone_at
+                and not {pool.name, pool.arn} & self._held
+            ):
+                del self._pools[pool.arn]
+
+    def _find_by_name(self, region: str, name: str) -> Pool | None:
+        for pool in self._pools.values():
+            if pool.region == region and pool.name == name:
+                return pool
+        return None
+
+    def _lookup(self, region: str, identifier: str) -> Pool:
+        """A pool by name (in the request's region) or by ARN."""
+        pool = self._pools.get(identifier) if identifier.startswith("arn:") else None
+        if pool is None:
+            pool = self._find_by_name(region, identifier)
+        if pool is None:
+            raise ChimeError("NotFoundException", f"No Kinesis Video Stream pool found for {identifier}")
+        return pool
+
+    def _lookup_arn(self, arn: str) -> Pool:
+        pool = self._pools.get(arn)
+        if pool is None:
+            raise ChimeError("NotFoundException", f"No resource found with ARN {arn}")
+        return pool
+
+    @staticmethod
+    def _tag_dict(tags: Iterable[dict[str, str]]) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for tag in tags:
+            key = tag["Key"]
+            if key.lower().startswith(RESERVED_TAG_PREFIX):
+                raise ChimeError(
+                    "BadRequestException",
+                    f"Tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved: {key}",
+                )
+            if key in result:
+                raise ChimeError("BadRequestException", f"The tag key {key} is given more than once")
+            result[key] = tag["Value"]
+        return result
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    """A canonical rendering of a request, to tell a retry from a different request."""
+    return json.dumps(copy.deepcopy(params), sort_keys=True, separators=(",", ":"))
+
+
+def _encode_page_token(sequence: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": sequence}).encode()).decode()
+
+
+def _decode_page_token(token: str) -> int:
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ChimeError("BadRequestException", "The NextToken is not valid") from None
+    if isinstance(after, bool) or not isinstance(after, int):
+        raise ChimeError("BadRequestException", "The NextToken is not valid")
+    return after

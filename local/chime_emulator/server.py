@@ -1,0 +1,354 @@
+"""The emulator's HTTP front end: the service's REST-JSON protocol on loopback, plus an admin API.
+
+Routing, parsing and output serialisation follow botocore's service model (``service_model.py``);
+the state and rules live in ``model.py``. Requests pass through, in order: routing, authentication
+(any SigV4-signed request is accepted; the signature is not checked), fault injection, parsing and
+validation, then the model. Every request is logged, faulted and invalid ones included.
+
+Admin endpoints (JSON, for a separate process such as the CLI emulator; see docs/emulator.md):
+``GET /_emulator/pools``, ``GET|DELETE /_emulator/requests``, ``GET|POST|DELETE /_emulator/faults``,
+``POST /_emulator/hold``, ``POST /_emulator/release``, ``POST /_emulator/fail-on-create``,
+``GET /_emulator/health``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from local.chime_emulator import service_model as sm
+from local.chime_emulator.faults import Fault
+from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord
+
+LOG = logging.getLogger(__name__)
+
+ADMIN_PREFIX = "/_emulator"
+UNKNOWN_OPERATION = "UnknownOperation"
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/")
+_READ_ONLY_PREFIXES = ("Get", "List")
+
+
+class _EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend: ChimeEmulator,
+        on_change: Callable[[], None] | None,
+        stopping: threading.Event,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.backend = backend
+        self.on_change = on_change
+        self.stopping = stopping
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keep-alive, as botocore's connection pool expects; every response has a length.
+    protocol_version = "HTTP/1.1"
+    server: _EmulatorHTTPServer
+    server_version = "ChimeEmulator"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as separate writes; without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every call, which would distort the benchmarks.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.debug("%s %s", self.address_string(), format % args)
+
+    # ----- the service API -----
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        if url.path == ADMIN_PREFIX or url.path.startswith(ADMIN_PREFIX + "/"):
+            self._admin(url.path[len(ADMIN_PREFIX) :] or "/", body)
+            return
+        backend = self.server.backend
+        access_key, region = self._credential()
+        region = region or backend.default_region
+        found = sm.find_route(self.command, url.path, query)
+        if found is None:
+            message = f"No operation of this emulator serves {self.command} {url.path}"
+            self._log(UNKNOWN_OPERATION, {}, 404, "UnknownOperationException", region)
+            self._send_error("UnknownOperationException", message, status=404)
+            return
+        route, labels = found
+        operation = sm.operation_model(route.operation)
+        params: dict[str, Any] = {}
+        try:
+            params = sm.parse_input(operation, labels, query, dict(self.headers.items()), body)
+        except sm.RequestParseError as error:
+            self._reply_error(route.operation, params, region, ChimeError("BadRequestException", str(error)))
+            return
+        if access_key is None:
+            unsigned = ChimeError(
+                "UnauthorizedClientException", "The request is not signed with AWS credentials"
+            )
+            self._reply_error(route.operation, params, region, unsigned)
+            return
+        if backend.is_denied(access_key):
+            denied = ChimeError(
+                "ForbiddenException", f"The access key {access_key} is not allowed to call {route.operation}"
+            )
+            self._reply_error(route.operation, params, region, denied)
+            return
+        fault = backend.faults.take(route.operation)
+        if fault is not None and not self._apply_fault(route.operation, params, region, fault):
+            return
+        problems = sm.validate(operation.input_shape, params) if operation.input_shape is not None else []
+        if problems:
+            message = f"{len(problems)} validation error(s) detected: " + "; ".join(problems)
+            self._reply_error(
+                route.operation, params, region, ChimeError("BadRequestException", message), fault
+            )
+            return
+        try:
+            output = backend.handler_for(route.operation)(region, params)
+        except ChimeError as error:
+            self._reply_error(route.operation, params, region, error, fault)
+            return
+        status = int(operation.http.get("responseCode", 200))
+        fault_kind = fault.kind if fault is not None else None
+        self._log(route.operation, params, status, None, region, fault_kind)
+        if not route.operation.startswith(_READ_ONLY_PREFIXES) and self.server.on_change is not None:
+            self.server.on_change()
+        if fault is not None and fault.kind == "drop_after":
+            self._drop()
+            return
+        payload = sm.serialize(operation.output_shape, output) if operation.output_shape is not None else {}
+        self._send_json(status, payload if status != 204 else None)
+
+    def _apply_fault(self, operation: str, params: dict[str, Any], region: str, fault: Fault) -> bool:
+        """Play the fault; True when the request should then be served (slow, drop_after)."""
+        if fault.kind == "slow":
+            self.server.stopping.wait(fault.delay)
+            return True
+        if fault.kind == "drop_after":
+            return True
+        if fault.kind == "drop":
+            self._log(operation, params, 0, None, region, fault.kind)
+            self._drop()
+            return False
+        code = fault.error_code or "ServiceFailureException"
+        message = fault.message or f"Injected fault: {fault.kind}"
+        self._reply_error(operation, params, region, ChimeError(code, message), fault)
+        return False
+
+    def _credential(self) -> tuple[str | None, str | None]:
+        """The access key id and region from a SigV4 ``Authorization`` header (not verified)."""
+        match = _CREDENTIAL_RE.search(self.headers.get("Authorization", ""))
+        return (match.group(1), match.group(2)) if match else (None, None)
+
+    def _reply_error(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        region: str,
+        error: ChimeError,
+        fault: Fault | None = None,
+    ) -> None:
+        status = sm.error_status(error.code)
+        self._log(operation, params, status, error.code, region, fault.kind if fault else None)
+        self._send_error(error.code, error.message, status)
+
+    def _log(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        status: int,
+        error: str | None,
+        region: str,
+        fault: str | None = None,
+    ) -> None:
+        self.server.backend.record(
+            RequestRecord(operation, params, status, error, time.time(), region, fault)
+        )
+
+    # ----- the wire -----
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send_error(self, code: str, message: str, status: int) -> None:
+        request_id = str(uuid.uuid4())
+        body: dict[str, Any] = {"Message": message, "RequestId": request_id}
+        enum_code = sm.error_code_value(code)
+        if enum_code is not None:
+            body["Code"] = enum_code
+        self._send_json(status, body, {"x-amzn-ErrorType": code}, request_id)
+
+    def _send_json(
+        self,
+        status: int,
+        payload: Any,
+        extra_headers: dict[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        data = b"" if payload is None else json.dumps(payload, default=_json_default).encode()
+        self.send_response(status)
+        self.send_header("x-amzn-RequestId", request_id or str(uuid.uuid4()))
+        for key, value in (extra_headers or {}).items():
+            self.send_header(key, value)
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _drop(self) -> None:
+        """Close the connection with no response at all, as a failing load balancer might."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # ----- the admin API -----
+
+    def _admin(self, path: str, body: bytes) -> None:
+        backend = self.server.backend
+        try:
+            request = json.loads(body) if body.strip() else {}
+            if not isinstance(request, dict):
+                raise ValueError("the body must be a JSON object")
+            key = (self.command, path.rstrip("/") or "/")
+            if key == ("GET", "/health"):
+                self._send_json(200, {"status": "ok", "account_id": backend.account_id})
+            elif key == ("GET", "/pools"):
+                self._send_json(200, {"pools": backend.leftover_pools()})
+            elif key == ("GET", "/requests"):
+                self._send_json(200, {"requests": [entry.to_dict() for entry in backend.request_log]})
+            elif key == ("DELETE", "/requests"):
+                backend.clear_request_log()
+                self._send_json(200, {})
+            elif key == ("GET", "/faults"):
+                self._send_json(200, {"faults": [fault.to_dict() for fault in backend.faults.pending()]})
+            elif key == ("POST", "/faults"):
+                fault = backend.faults.add(
+                    str(request.get("operation", "*")),
+                    str(request["kind"]),
+                    count=request.get("count", 1),
+                    delay=float(request.get("delay", 0.0)),
+                    message=request.get("message"),
+                )
+                self._send_json(200, {"fault": fault.to_dict()})
+            elif key == ("DELETE", "/faults"):
+                backend.faults.clear(request.get("operation"))
+                self._send_json(200, {})
+            elif key == ("POST", "/hold"):
+                backend.hold_deletion(str(request["pool"]))
+                self._send_json(200, {})
+            elif key == ("POST", "/release"):
+                backend.release_deletion(str(request["pool"]))
+                self._send_json(200, {})
+            elif key == ("POST", "/fail-on-create"):
+                backend.fail_pool_on_create(str(request["name"]), **_reason(request))
+                self._send_json(200, {})
+            else:
+                self._send_json(404, {"error": f"no admin endpoint {self.command} {ADMIN_PREFIX}{path}"})
+        except (ValueError, KeyError, TypeError) as error:
+            self._send_json(400, {"error": f"bad admin request: {error!r}"})
+
+
+def _reason(request: dict[str, Any]) -> dict[str, str]:
+    return {"reason": str(request["reason"])} if "reason" in request else {}
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, datetime):
+        return sm.serialize(sm.service_model().shape_for("Iso8601Timestamp"), value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+class EmulatorServer:
+    """The emulator served on a background thread; a context manager that stops it on exit."""
+
+    def __init__(
+        self,
+        backend: ChimeEmulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self._stopping = threading.Event()
+        self._httpd = _EmulatorHTTPServer((host, port), backend, on_change, self._stopping)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="chime-emulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until ``stop`` is called from another thread or a signal."""
+        self._httpd.serve_forever(poll_interval=0.1)
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes slow-fault sleepers so shutdown is prompt
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,54 @@
+"""Shared fixtures: a running Chime SDK Media Pipelines emulator and a real boto3 client for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.chime_emulator import ChimeEmulator, EmulatorServer
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class RunningEmulator:
+    """The backend (state, request log, faults), its URL, and a client pointed at it."""
+
+    backend: ChimeEmulator
+    endpoint_url: str
+    client: Any  # mypy_boto3_chime_sdk_media_pipelines.ChimeSDKMediaPipelinesClient
+
+
+def emulator_client(endpoint_url: str, **config: Any) -> Any:
+    """A real boto3 client for the emulator, with dummy credentials and bounded timeouts."""
+    settings: dict[str, Any] = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 1}}
+    settings.update(config)
+    return boto3.session.Session().client(
+        "chime-sdk-media-pipelines",
+        region_name=REGION,
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(**settings),
+    )
+
+
+@pytest.fixture
+def chime_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
+    """A fresh emulator on an ephemeral loopback port; code under test finds it through the env."""
+    backend = ChimeEmulator(account_id=ACCOUNT_ID)
+    with EmulatorServer(backend, host="127.0.0.1", port=0) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        monkeypatch.setenv("AWS_REGION", REGION)
+        yield RunningEmulator(backend, server.endpoint_url, emulator_client(server.endpoint_url))
