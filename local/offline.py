@@ -1,0 +1,101 @@
+"""The offline cloud for one session: the Chime emulator, the ResponseURL server and CloudFormation.
+
+``OfflineCloud`` starts the three on loopback, loads the saved state, and saves it after every
+stack operation, so that separate CLI runs (and test steps) see one continuous account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from local.chime_emulator import ChimeEmulator, EmulatorServer
+from local.cloudformation import CloudFormationDriver, StackEvent, StackRecord
+from local.response_server import ResponseServer
+from local.state import StateStore
+from local.template import load_stack
+
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES"
+
+
+class OfflineCloud:
+    """A context manager: the local account's services, running, with state loaded and saved."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        *,
+        region: str = "us-east-1",
+        emulator: ChimeEmulator | None = None,
+        emulator_settings: dict[str, Any] | None = None,
+        on_event: Callable[[StackEvent], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.region = region
+        self.emulator = emulator or state.load_emulator(**(emulator_settings or {}))
+        self.on_event = on_event
+        self._emulator_server = EmulatorServer(self.emulator, on_change=self._save_emulator)
+        self._response_server = ResponseServer()
+        self.driver: CloudFormationDriver | None = None
+
+    def __enter__(self) -> OfflineCloud:
+        self._emulator_server.start()
+        self._response_server.start()
+        self.driver = CloudFormationDriver(
+            response_server=self._response_server,
+            code_store=self.state.code_store,
+            log_dir=self.state.log_dir,
+            region=self.region,
+            account=self.emulator.account_id,
+            function_env={ENDPOINT_VARIABLE: self._emulator_server.endpoint_url},
+            on_event=self.on_event,
+        )
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.driver is not None:
+            self.driver.close()
+        self._response_server.stop()
+        self._emulator_server.stop()
+        self._save_emulator()
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._emulator_server.endpoint_url
+
+    @property
+    def response_server(self) -> ResponseServer:
+        return self._response_server
+
+    def deploy(self, assembly_dir: Path, stack_name: str | None = None) -> StackRecord:
+        """``cdk deploy`` of a synthesized stack: a create the first time, an update afterwards."""
+        artifact = load_stack(Path(assembly_dir), stack_name)
+        stack = self._driver().deploy(artifact, self.state.load_stack(artifact.name))
+        self.state.save_stack(stack)
+        self._save_emulator()
+        return stack
+
+    def destroy(self, stack_name: str) -> StackRecord | None:
+        """``cdk destroy``: None when there was no such stack."""
+        stack = self.state.load_stack(stack_name)
+        if stack is None:
+            return None
+        stack = self._driver().destroy(stack)
+        self.state.save_stack(stack)
+        self._save_emulator()
+        return stack
+
+    def stack(self, stack_name: str) -> StackRecord | None:
+        return self.state.load_stack(stack_name)
+
+    def _driver(self) -> CloudFormationDriver:
+        if self.driver is None:
+            raise RuntimeError("OfflineCloud is used outside its 'with' block")
+        return self.driver
+
+    def _save_emulator(self) -> None:
+        self.state.save_emulator(self.emulator)
