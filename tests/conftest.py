@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +25,24 @@ class RunningEmulator:
     endpoint_url: str
     client: Any  # mypy_boto3_chime_sdk_media_pipelines.ChimeSDKMediaPipelinesClient
 
+    def client_for(self, region: str = REGION, **config: Any) -> Any:
+        """Another client for this emulator: another region, or other botocore ``Config`` settings."""
+        return emulator_client(self.endpoint_url, region, **config)
 
-def emulator_client(endpoint_url: str, **config: Any) -> Any:
-    """A real boto3 client for the emulator, with dummy credentials and bounded timeouts."""
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session for every test client: it loads the service model once, not per test."""
+    return boto3.session.Session()
+
+
+def emulator_client(endpoint_url: str, region: str = REGION, **config: Any) -> Any:
+    """A real boto3 client for the emulator: dummy credentials, bounded timeouts, no retries."""
     settings: dict[str, Any] = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 1}}
     settings.update(config)
-    return boto3.session.Session().client(
+    return _session().client(
         "chime-sdk-media-pipelines",
-        region_name=REGION,
+        region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kvs_stream_pool.pool_rules import RESERVED_TAG_PREFIX
+from kvs_stream_pool.pool_rules import RESERVED_TAG_PREFIX, is_reserved_tag_key
 
 from local.chime_emulator.faults import FaultPlan
 from local.chime_emulator.service_model import service_model
@@ -267,6 +267,12 @@ class ChimeEmulator:
         with self._lock:
             self._settle_all()
             pool = self._lookup_arn(params["ResourceARN"])
+            reserved = [key for key in params["TagKeys"] if is_reserved_tag_key(key)]
+            if reserved:
+                raise ChimeError(
+                    "BadRequestException",
+                    f"Tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved: {reserved[0]}",
+                )
             for key in params["TagKeys"]:
                 pool.tags.pop(key, None)
             return {}
@@ -459,7 +465,7 @@ class ChimeEmulator:
         result: dict[str, str] = {}
         for tag in tags:
             key = tag["Key"]
-            if key.lower().startswith(RESERVED_TAG_PREFIX):
+            if is_reserved_tag_key(key):
                 raise ChimeError(
                     "BadRequestException",
                     f"Tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved: {key}",
