@@ -1,0 +1,1 @@
+"""The alternatives the construct is measured against: peer stacks, a naive handler, a Node.js app."""
