@@ -40,12 +40,21 @@ class PoolSpec:
         return dict(self.tags)
 
 
-class InvalidPropertiesError(ValueError):
-    """The resource's properties break one or more rules; the message names every property."""
+Problem = tuple[str, str]  # (property path, message)
 
-    def __init__(self, problems: list[str]) -> None:
+
+class InvalidPropertiesError(ValueError):
+    """The resource's properties break one or more rules.
+
+    The message names every offending property first, then the details, so that even when the
+    details are cut to fit CloudFormation's Reason, no property goes unnamed.
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(shorten("Invalid properties: " + "; ".join(problems)))
+        names = ", ".join(dict.fromkeys(prop for prop, _ in problems))
+        details = "; ".join(message for _, message in problems)
+        super().__init__(shorten(f"Invalid properties {names}: {details}"))
 
 
 def shorten(text: str, limit: int = REASON_MAX) -> str:
@@ -66,21 +75,20 @@ def parse_int(value: object) -> int | None:
 
 def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     """Parse and validate; raise ``InvalidPropertiesError`` listing every problem found."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     props: Mapping[str, object] = properties or {}
 
     unknown = sorted(set(props) - set(TOP_LEVEL_PROPERTIES) - _IGNORED_PROPERTIES)
     if unknown:
-        problems.append(
-            f"unknown {_plural('property', unknown)} {', '.join(unknown)} "
-            f"(allowed: {', '.join(TOP_LEVEL_PROPERTIES)})"
-        )
+        names = ", ".join(unknown)
+        allowed = ", ".join(TOP_LEVEL_PROPERTIES)
+        problems.append((names, f"unknown {_plural('property', unknown)} {names} (allowed: {allowed})"))
 
     pool_name = props.get("PoolName")
     if pool_name is None:
-        problems.append("PoolName is required")
+        problems.append(("PoolName", "PoolName is required"))
     else:
-        _note(problems, pool_rules.pool_name_error(pool_name))  # type: ignore[arg-type]
+        _note(problems, "PoolName", pool_rules.pool_name_error(pool_name))  # type: ignore[arg-type]
 
     region, retention = _parse_stream_configuration(props.get("StreamConfiguration"), problems)
     tags = _parse_tags(props.get("Tags"), problems)
@@ -94,82 +102,87 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
 
 def wait_timeout_of(properties: Mapping[str, object] | None) -> int:
     """The wait budget alone, for requests (Delete) that must not fail on other bad properties."""
-    problems: list[str] = []
-    return _parse_wait_timeout((properties or {}).get("WaitTimeoutSeconds"), problems)
+    return _parse_wait_timeout((properties or {}).get("WaitTimeoutSeconds"), [])
 
 
-def _parse_stream_configuration(value: object, problems: list[str]) -> tuple[str | None, int | None]:
+def _parse_stream_configuration(value: object, problems: list[Problem]) -> tuple[str | None, int | None]:
+    prop = "StreamConfiguration"
     if value is None:
-        problems.append("StreamConfiguration is required (with a Region)")
+        problems.append((prop, f"{prop} is required (with a Region)"))
         return None, None
     if not isinstance(value, Mapping):
-        problems.append(f"StreamConfiguration must be an object; got {pool_rules.quote(value)}")
+        problems.append((prop, f"{prop} must be an object; got {pool_rules.quote(value)}"))
         return None, None
     unknown = sorted(set(value) - set(STREAM_CONFIGURATION_PROPERTIES))
     if unknown:
-        names = ", ".join(f"StreamConfiguration.{name}" for name in unknown)
-        problems.append(
-            f"unknown {_plural('property', unknown)} {names} "
-            f"(allowed: {', '.join(STREAM_CONFIGURATION_PROPERTIES)})"
-        )
+        names = ", ".join(f"{prop}.{name}" for name in unknown)
+        allowed = ", ".join(STREAM_CONFIGURATION_PROPERTIES)
+        problems.append((names, f"unknown {_plural('property', unknown)} {names} (allowed: {allowed})"))
 
     region = value.get("Region")
     if region is None:
-        problems.append("StreamConfiguration.Region is required")
-    elif not _note(problems, pool_rules.region_error(region)):
+        problems.append((f"{prop}.Region", f"{prop}.Region is required"))
+    elif not _note(problems, f"{prop}.Region", pool_rules.region_error(region)):
         region = None
 
-    retention = _parse_optional_int(value.get("DataRetentionInHours"), pool_rules.retention_error, problems)
+    retention = _parse_optional_int(
+        value.get("DataRetentionInHours"),
+        f"{prop}.DataRetentionInHours",
+        pool_rules.retention_error,
+        problems,
+    )
     return (region if isinstance(region, str) else None), retention
 
 
-def _parse_tags(value: object, problems: list[str]) -> tuple[tuple[str, str], ...]:
+def _parse_tags(value: object, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        problems.append(f"Tags must be a list of {{Key, Value}} objects; got {pool_rules.quote(value)}")
+        problems.append(
+            ("Tags", f"Tags must be a list of {{Key, Value}} objects; got {pool_rules.quote(value)}")
+        )
         return ()
     pairs: list[tuple[str, str]] = []
     for index, item in enumerate(value):
         if not isinstance(item, Mapping) or not isinstance(item.get("Key"), str):
-            problems.append(f"Tags[{index}] must be an object with a string Key and Value")
+            problems.append(("Tags", f"Tags[{index}] must be an object with a string Key and Value"))
             return ()
         tag_value = item.get("Value")
         if not isinstance(tag_value, str):
-            problems.append(f"Tags[{index}] ({pool_rules.quote(item['Key'])}) needs a string Value")
+            problems.append(("Tags", f"Tags[{index}] ({pool_rules.quote(item['Key'])}) needs a string Value"))
             return ()
         pairs.append((item["Key"], tag_value))
     # An empty list means "no tags": the construct may send one when every tag was removed, and the
     # service's 1-200 limit applies only to a list it is actually given.
-    if pairs and not _note(problems, pool_rules.tags_error(pairs)):
+    if pairs and not _note(problems, "Tags", pool_rules.tags_error(pairs)):
         return ()
     return tuple(sorted(pairs))
 
 
-def _parse_wait_timeout(value: object, problems: list[str]) -> int:
+def _parse_wait_timeout(value: object, problems: list[Problem]) -> int:
     if value is None:
         return pool_rules.WAIT_TIMEOUT_DEFAULT
-    seconds = _parse_optional_int(value, pool_rules.wait_timeout_error, problems)
+    seconds = _parse_optional_int(value, "WaitTimeoutSeconds", pool_rules.wait_timeout_error, problems)
     return pool_rules.WAIT_TIMEOUT_DEFAULT if seconds is None else seconds
 
 
 def _parse_optional_int(
-    value: object, rule: Callable[[object], str | None], problems: list[str]
+    value: object, prop: str, rule: Callable[[object], str | None], problems: list[Problem]
 ) -> int | None:
     if value is None:
         return None
     number = parse_int(value)
     # An unparsable value goes to the rule as it came, so the message quotes what the user wrote.
-    if not _note(problems, rule(value if number is None else number)):
+    if not _note(problems, prop, rule(value if number is None else number)):
         return None
     return number
 
 
-def _note(problems: list[str], problem: str | None) -> bool:
+def _note(problems: list[Problem], prop: str, problem: str | None) -> bool:
     """Record a rule's problem, if any; True when the value passed."""
     if problem is None:
         return True
-    problems.append(problem)
+    problems.append((prop, problem))
     return False
 
 

@@ -1,0 +1,182 @@
+"""Play CloudFormation against the real handler: real events, a loopback ResponseURL, the emulator.
+
+``cfn`` sends CloudFormation-shaped requests (every scalar a string) to ``index.handler`` with a Lambda
+context that has a real deadline, receives the response over HTTPS like CloudFormation does, and
+checks after every test that the logs never showed a presigned URL, a ClientRequestToken or an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from kvs_stream_pool import index
+
+from local.response_server import ResponseServer
+
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/handler-test/5b6c3c70-7a6e-11ef-9c8b-0a1b2c3d4e5f"
+)
+SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:kvs-pool-handler-Singleton"
+RESOURCE_TYPE = "Custom::ChimeKinesisVideoStreamPool"
+MUTATING = frozenset(
+    {
+        "CreateMediaPipelineKinesisVideoStreamPool",
+        "UpdateMediaPipelineKinesisVideoStreamPool",
+        "DeleteMediaPipelineKinesisVideoStreamPool",
+        "TagResource",
+        "UntagResource",
+    }
+)
+RESPONSE_WAIT_SECONDS = 30.0
+
+
+class LambdaContext:
+    """The parts of Lambda's context object the handler uses, with a real deadline."""
+
+    function_name = "kvs-pool-handler-Singleton"
+    memory_limit_in_mb = 256
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def pool_properties(
+    name: str = "handler-test-pool",
+    region: str = "us-east-1",
+    retention: str | None = "24",
+    tags: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Resource properties as CloudFormation delivers them: strings, nested objects, tag lists."""
+    stream: dict[str, Any] = {"Region": region}
+    if retention is not None:
+        stream["DataRetentionInHours"] = retention
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "PoolName": name,
+        "StreamConfiguration": stream,
+    }
+    if tags is not None:
+        properties["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+    properties.update(extra)
+    return properties
+
+
+@dataclass
+class CloudFormation:
+    """Sends requests to the handler and collects its responses."""
+
+    responses: ResponseServer
+    emulator: Any  # tests/conftest.py RunningEmulator
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def backend(self) -> Any:
+        return self.emulator.backend
+
+    def event(
+        self,
+        request_type: str,
+        properties: Mapping[str, Any],
+        *,
+        physical_id: str | None = None,
+        old_properties: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        logical_id: str = "Pool",
+    ) -> dict[str, Any]:
+        request_id = request_id or str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": SERVICE_TOKEN,
+            "ResponseURL": self.responses.url_for(
+                request_id, stack_id=STACK_ID, logical_resource_id=logical_id
+            ),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": dict(properties),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old_properties is not None:
+            event["OldResourceProperties"] = dict(old_properties)
+        return event
+
+    def send(self, event: dict[str, Any], lambda_seconds: float = 60.0) -> dict[str, Any]:
+        """Invoke the handler once and return the one response it sent."""
+        self.events.append(event)
+        index.handler(event, LambdaContext(lambda_seconds))
+        response = self.responses.wait_for(event["RequestId"], RESPONSE_WAIT_SECONDS)
+        assert response is not None, "the handler sent no response"
+        assert len(self.responses.responses(event["RequestId"])) == 1
+        return response
+
+    def create(self, properties: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        lambda_seconds = kwargs.pop("lambda_seconds", 60.0)
+        return self.send(self.event("Create", properties, **kwargs), lambda_seconds)
+
+    def update(
+        self,
+        physical_id: str,
+        properties: Mapping[str, Any],
+        old_properties: Mapping[str, Any],
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        event = self.event(
+            "Update", properties, physical_id=physical_id, old_properties=old_properties, **kwargs
+        )
+        return self.send(event)
+
+    def delete(self, physical_id: str, properties: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self.send(self.event("Delete", properties, physical_id=physical_id, **kwargs))
+
+    def calls(self) -> list[str]:
+        """Operation names the emulator received, in order."""
+        return [record.operation for record in self.backend.request_log]
+
+    def mutating_calls(self) -> list[str]:
+        return [name for name in self.calls() if name in MUTATING]
+
+    def forget_calls(self) -> None:
+        self.backend.clear_request_log()
+
+
+@pytest.fixture
+def cfn(
+    chime_emulator: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> Iterator[CloudFormation]:
+    caplog.set_level(logging.INFO)
+    # The handler caches its client per process (as per Lambda container); each test has its own
+    # emulator on a new port, so start each test with a fresh client.
+    index.pool_client.cache_clear()
+    with ResponseServer() as server:
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
+        cloudformation = CloudFormation(server, chime_emulator)
+        yield cloudformation
+        assert server.problems == []
+        _assert_logs_hold_no_secrets(caplog.text, cloudformation, server)
+    index.pool_client.cache_clear()
+
+
+def _assert_logs_hold_no_secrets(text: str, cloudformation: CloudFormation, server: ResponseServer) -> None:
+    for signature in server.signatures():
+        assert signature not in text, "a presigned ResponseURL's signature was logged"
+    for event in cloudformation.events:
+        assert event["ResponseURL"] not in text
+        assert "ResourceProperties" not in text, "the event was logged"
+        assert SERVICE_TOKEN not in text, "the event was logged"
+    for record in cloudformation.backend.calls("CreateMediaPipelineKinesisVideoStreamPool"):
+        token = record.params.get("ClientRequestToken")
+        if token:
+            assert token not in text, "a ClientRequestToken was logged"
