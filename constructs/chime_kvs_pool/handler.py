@@ -1,0 +1,125 @@
+"""The pools' custom resource handler: one Lambda function per stack, however many pools it holds.
+
+Every pool in a stack shares this function, its role and its log group. The role's single inline
+policy allows exactly the Chime SDK Media Pipelines calls the handler makes, on any pool ARN of the
+stack's account and Region, so it never grows with the number of pools.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from kvs_stream_pool import pool_rules
+
+from chime_kvs_pool.bundling import handler_bundling_options, handler_package_dir
+from constructs import Construct, IConstruct
+
+# The fixed id that makes the handler a singleton: found on the Stack, created on first use.
+HANDLER_ID = "ChimeKvsPoolHandler"
+
+HANDLER_ENTRY_POINT = "kvs_stream_pool.index.handler"
+# The newest Python runtime of the pinned aws-cdk-lib. The handler also runs on 3.11 and later.
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Lambda's maximum: the handler bounds its own waits by WaitTimeoutSeconds and the remaining time.
+HANDLER_TIMEOUT = Duration.minutes(15)
+# Importing boto3 dominates a cold start; 256 MB buys twice the CPU share of 128 MB for that, at a
+# cost that is negligible for a function invoked a few times per deployment.
+HANDLER_MEMORY_MB = 256
+HANDLER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+# Exactly the calls the handler makes (the same set as the native resource's handler permissions in
+# the CloudFormation registry schema of AWS::Chime::MediaPipelineKinesisVideoStreamPool, minus List).
+POOL_ACTIONS = (
+    "chime:CreateMediaPipelineKinesisVideoStreamPool",
+    "chime:GetMediaPipelineKinesisVideoStreamPool",
+    "chime:UpdateMediaPipelineKinesisVideoStreamPool",
+    "chime:DeleteMediaPipelineKinesisVideoStreamPool",
+    "chime:TagResource",
+    "chime:UntagResource",
+    "chime:ListTagsForResource",
+)
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+class PoolHandler(Construct):
+    """The singleton handler function with its role, policy and log group.
+
+    Use :meth:`of` rather than the constructor: it returns the stack's existing handler.
+    """
+
+    def __init__(self, scope: Stack, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=HANDLER_LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        pool_arns = stack.format_arn(
+            service="chime",
+            resource=pool_rules.POOL_ARN_RESOURCE,
+            resource_name="*",
+        )
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="ManageKinesisVideoStreamPools",
+                    actions=list(POOL_ACTIONS),
+                    resources=[pool_arns],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteOwnLogs",
+                    actions=list(LOG_ACTIONS),
+                    resources=[self.log_group.log_group_arn],
+                ),
+            ]
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Manages the stack's Chime SDK Media Pipelines Kinesis Video Stream pools",
+            inline_policies={"ManagePools": policy},
+        )
+
+        source = handler_package_dir()
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Custom resource handler for Chime SDK Media Pipelines Kinesis Video Stream pools",
+            runtime=HANDLER_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER_ENTRY_POINT,
+            code=lambda_.Code.from_asset(
+                str(source),
+                bundling=handler_bundling_options(HANDLER_RUNTIME.bundling_image, source),
+            ),
+            memory_size=HANDLER_MEMORY_MB,
+            timeout=HANDLER_TIMEOUT,
+            role=self.role,
+            log_group=self.log_group,
+        )
+
+    @classmethod
+    def of(cls, scope: IConstruct) -> PoolHandler:
+        """The handler of ``scope``'s stack, created the first time a pool asks for it."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(HANDLER_ID)
+        if existing is None:
+            return cls(stack, HANDLER_ID)
+        if not isinstance(existing, PoolHandler):
+            raise ValueError(
+                f"{stack.node.path}: the construct id {HANDLER_ID!r} is reserved for the "
+                f"Kinesis Video Stream pool handler; found a {type(existing).__name__} there"
+            )
+        return existing
+
+    @property
+    def service_token(self) -> str:
+        """The ARN that a pool's custom resource sends its requests to."""
+        return self.function.function_arn

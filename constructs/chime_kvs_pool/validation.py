@@ -1,0 +1,112 @@
+"""Synth-time checks of the construct's props, through the handler's own rules (``pool_rules``).
+
+Each error names the construct prop and the bad value, and carries the rule's message verbatim, so
+a value refused here is refused by the handler at deploy time with the same words. Unresolved
+tokens are skipped: only CloudFormation knows their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy, Token
+from kvs_stream_pool import pool_rules
+
+# The handler needs time after its wait for the final calls and its response, inside the function's
+# 15 minutes: the construct keeps one minute of that for itself.
+WAIT_TIMEOUT_MAX_SECONDS = 14 * 60
+
+
+def _invalid(path: str, prop: str, shown: str, detail: str) -> ValueError:
+    return ValueError(f"{path}: invalid {prop} {shown}: {detail}")
+
+
+def check_pool_name(path: str, name: str) -> None:
+    if Token.is_unresolved(name):
+        return
+    error = pool_rules.pool_name_error(name)
+    if error is not None:
+        raise _invalid(path, "pool_name", pool_rules.quote(name), error)
+
+
+def check_stream_region(path: str, region: str) -> None:
+    if Token.is_unresolved(region):
+        return
+    error = pool_rules.region_error(region)
+    if error is not None:
+        raise _invalid(path, "stream_region", pool_rules.quote(region), error)
+
+
+def retention_hours(path: str, retention: Duration) -> int | float:
+    """The retention as hours for ``StreamConfiguration.DataRetentionInHours``; whole hours only.
+
+    Returns the amount unchanged (a number token) when it is unresolved.
+    """
+    if Token.is_unresolved(retention.to_string()):
+        # Duration.hours(token) keeps the token as its amount; no other unit converts a token.
+        return retention.to_hours()
+    hours = retention.to_hours(integral=False)
+    whole = int(hours) if float(hours).is_integer() else hours
+    error = pool_rules.retention_error(whole)
+    if error is not None:
+        raise _invalid(
+            path,
+            "data_retention",
+            retention.to_string(),
+            f"{error} (use Duration.hours(n) with a whole n >= {pool_rules.RETENTION_MIN})",
+        )
+    return whole
+
+
+def wait_timeout_seconds(path: str, wait_timeout: Duration) -> int:
+    """The wait budget in whole seconds, within the handler's rule and the construct's margin."""
+    if Token.is_unresolved(wait_timeout.to_string()):
+        raise _invalid(
+            path, "wait_timeout", wait_timeout.to_string(), "must be a concrete duration, not a token"
+        )
+    seconds = wait_timeout.to_seconds(integral=False)
+    whole = int(seconds) if float(seconds).is_integer() else seconds
+    error = pool_rules.wait_timeout_error(whole)
+    if error is None and isinstance(whole, int) and whole > WAIT_TIMEOUT_MAX_SECONDS:
+        error = (
+            f"at most {WAIT_TIMEOUT_MAX_SECONDS // 60} minutes, so that the handler can answer "
+            "before its Lambda function's 15-minute timeout"
+        )
+    if error is not None:
+        raise _invalid(path, "wait_timeout", wait_timeout.to_string(), error)
+    assert isinstance(whole, int)
+    return whole
+
+
+def resolved_tag_pairs(tags: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The (key, value) pairs whose key and value are both known at synth time."""
+    return [
+        (key, value)
+        for key, value in tags.items()
+        if not Token.is_unresolved(key) and not Token.is_unresolved(value)
+    ]
+
+
+def tags_prop_error(tags: Mapping[str, str]) -> str | None:
+    """The rule's message for the known part of a tag set, or None when it is valid or empty."""
+    pairs = resolved_tag_pairs(tags)
+    if not pairs:
+        return None
+    error: str | None = pool_rules.tags_error(pairs)
+    return error
+
+
+def check_tags(path: str, tags: Mapping[str, str]) -> None:
+    error = tags_prop_error(tags)
+    if error is not None:
+        raise _invalid(path, "tags", pool_rules.quote(dict(tags)), error)
+
+
+def check_removal_policy(path: str, policy: RemovalPolicy) -> None:
+    if policy == RemovalPolicy.SNAPSHOT:
+        raise _invalid(
+            path,
+            "removal_policy",
+            "RemovalPolicy.SNAPSHOT",
+            "a pool has no snapshots; use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN",
+        )
