@@ -226,8 +226,12 @@ class _Handler(BaseHTTPRequestHandler):
         if data:
             self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (its read timeout ran out during a slow fault): nobody to tell.
+            self.close_connection = True
 
     def _drop(self) -> None:
         """Close the connection with no response at all, as a failing load balancer might."""
