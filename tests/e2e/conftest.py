@@ -1,0 +1,154 @@
+"""End-to-end fixtures: one synthesized cloud assembly, and a fresh offline cloud per test.
+
+The assembly is synthesized once per session by the real aws-cdk-lib (in process, writing a
+``cdk.out`` folder with the locally bundled handler asset). Stack versions share a CloudFormation
+stack name (``Stack(stack_name=...)``), so deploying ``Basic`` then ``BasicRetention`` is an update
+of one stack, exactly as two ``cdk deploy`` runs with different context would be.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from chime_kvs_pool import KinesisVideoStreamPool
+
+from local.chime_emulator import ChimeEmulator
+from local.cloudformation import StackEvent, StackRecord
+from local.offline import OfflineCloud
+from local.state import StateStore
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+# Short enough that the "no response" case of a Lambda timeout ends quickly.
+SHORT_SERVICE_TIMEOUT_SECONDS = 20
+SHORT_FUNCTION_TIMEOUT_SECONDS = 6
+
+
+def _pool_stack(
+    app: cdk.App,
+    construct_id: str,
+    stack_name: str,
+    pools: dict[str, dict[str, Any]],
+    function_timeout: int | None = None,
+) -> None:
+    stack = cdk.Stack(app, construct_id, stack_name=stack_name)
+    for pool_id, settings in pools.items():
+        retention = settings.get("retention_hours")
+        pool = KinesisVideoStreamPool(
+            stack,
+            pool_id,
+            pool_name=settings["name"],
+            stream_region=REGION,
+            data_retention=cdk.Duration.hours(retention) if retention is not None else None,
+            tags=settings.get("tags"),
+            removal_policy=settings.get("removal_policy"),
+            wait_timeout=cdk.Duration.seconds(settings.get("wait_seconds", 60)),
+        )
+        if function_timeout is not None:
+            pool.handler.function.node.default_child.add_property_override("Timeout", function_timeout)  # type: ignore[union-attr]
+            pool.custom_resource.node.default_child.add_property_override(  # type: ignore[union-attr]
+                "ServiceTimeout", SHORT_SERVICE_TIMEOUT_SECONDS
+            )
+        cdk.CfnOutput(stack, f"{pool_id}Arn", value=pool.pool_arn)
+        cdk.CfnOutput(stack, f"{pool_id}Id", value=pool.pool_id)
+
+
+def build_assembly(outdir: Path) -> Path:
+    """Every stack version the tests deploy, in one synth."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    app = cdk.App(outdir=str(outdir))
+    basic = {"name": "e2e-basic", "retention_hours": 24, "tags": {"team": "media"}}
+    _pool_stack(app, "Basic", "E2eBasic", {"Pool": basic})
+    _pool_stack(app, "BasicRetention", "E2eBasic", {"Pool": {**basic, "retention_hours": 48}})
+    _pool_stack(app, "BasicTags", "E2eBasic", {"Pool": {**basic, "tags": {"team": "video", "env": "test"}}})
+    _pool_stack(app, "BasicRenamed", "E2eBasic", {"Pool": {**basic, "name": "e2e-basic-renamed"}})
+    _pool_stack(app, "FailedCreate", "E2eFailedCreate", {"Pool": {"name": "e2e-fails"}})
+    _pool_stack(
+        app,
+        "TimedOut",
+        "E2eTimedOut",
+        {"Pool": {"name": "e2e-slow", "wait_seconds": 3}},
+        function_timeout=SHORT_FUNCTION_TIMEOUT_SECONDS,
+    )
+    first = {"name": "e2e-first", "retention_hours": 24}
+    _pool_stack(app, "Pair", "E2ePair", {"First": first})
+    _pool_stack(
+        app,
+        "PairBroken",
+        "E2ePair",
+        {"First": {**first, "retention_hours": 72}, "Second": {"name": "e2e-second-fails"}},
+    )
+    _pool_stack(
+        app, "Kept", "E2eKept", {"Pool": {"name": "e2e-kept", "removal_policy": cdk.RemovalPolicy.RETAIN}}
+    )
+    _pool_stack(
+        app,
+        "Two",
+        "E2eTwo",
+        {"Alpha": {"name": "e2e-alpha"}, "Beta": {"name": "e2e-beta", "tags": {"k": "v"}}},
+    )
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_assembly(tmp_path_factory.mktemp("cdk") / "cdk.out")
+
+
+@dataclass
+class Cloud:
+    """A running offline cloud, with what the tests look at."""
+
+    cloud: OfflineCloud
+    assembly: Path
+    state: StateStore
+    events: list[StackEvent] = field(default_factory=list)
+
+    @property
+    def emulator(self) -> ChimeEmulator:
+        return self.cloud.emulator
+
+    def deploy(self, version: str) -> StackRecord:
+        return self.cloud.deploy(self.assembly, version)
+
+    def destroy(self, stack_name: str) -> StackRecord | None:
+        return self.cloud.destroy(stack_name)
+
+    def requests(self) -> list[dict[str, Any]]:
+        assert self.cloud.driver is not None
+        return self.cloud.driver.requests
+
+    def statuses(self, logical_prefix: str) -> list[str]:
+        return [e.status for e in self.events if e.logical_id.startswith(logical_prefix)]
+
+    def pool_names(self) -> list[str]:
+        return [pool["PoolName"] for pool in self.emulator.leftover_pools()]
+
+    def assert_no_leak(self, stack_name: str, also_kept: tuple[str, ...] = ()) -> None:
+        """The leak accounting: every pool left belongs to the stack (or was kept on purpose)."""
+        stack = self.state.load_stack(stack_name)
+        owned = {
+            r.physical_id
+            for r in (stack.resources.values() if stack else [])
+            if r.resource_type.startswith("Custom::")
+        }
+        leftovers = {pool["PoolArn"] for pool in self.emulator.leftover_pools()}
+        kept = {self.emulator.pool_arn(REGION, name) for name in also_kept}
+        assert leftovers == owned | kept
+        assert self.cloud.response_server.problems == []
+
+
+@pytest.fixture
+def cloud(assembly: Path, tmp_path: Path) -> Iterator[Cloud]:
+    state = StateStore(tmp_path / "state")
+    events: list[StackEvent] = []
+    emulator = ChimeEmulator(create_delay=0.05, update_delay=0.05, delete_delay=0.05)
+    with OfflineCloud(state, region=REGION, emulator=emulator, on_event=events.append) as running:
+        yield Cloud(running, assembly, state, events)
