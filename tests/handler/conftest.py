@@ -152,20 +152,30 @@ class CloudFormation:
         self.backend.clear_request_log()
 
 
+@pytest.fixture(scope="session")
+def response_server() -> Iterator[ResponseServer]:
+    """One ResponseURL server for the session: making its CA is the slow part."""
+    with ResponseServer() as server:
+        yield server
+
+
 @pytest.fixture
 def cfn(
-    chime_emulator: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    chime_emulator: Any,
+    response_server: ResponseServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> Iterator[CloudFormation]:
     caplog.set_level(logging.INFO)
     # The handler caches its client per process (as per Lambda container); each test has its own
     # emulator on a new port, so start each test with a fresh client.
     index.pool_client.cache_clear()
-    with ResponseServer() as server:
-        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
-        cloudformation = CloudFormation(server, chime_emulator)
-        yield cloudformation
-        assert server.problems == []
-        _assert_logs_hold_no_secrets(caplog.text, cloudformation, server)
+    monkeypatch.setenv("SSL_CERT_FILE", response_server.ca_file)
+    problems_before = len(response_server.problems)
+    cloudformation = CloudFormation(response_server, chime_emulator)
+    yield cloudformation
+    assert response_server.problems[problems_before:] == []
+    _assert_logs_hold_no_secrets(caplog.text, cloudformation, response_server)
     index.pool_client.cache_clear()
 
 
