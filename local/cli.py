@@ -188,7 +188,7 @@ class EventPrinter:
     def __call__(self, event: StackEvent) -> None:
         elapsed = f" ({event.elapsed_seconds:.1f}s)" if event.elapsed_seconds is not None else ""
         line = (
-            f"{event.stack_name} | {event.timestamp.astimezone():%H:%M:%S} | {event.status:<28} | "
+            f"{event.stack_name} | {event.timestamp.astimezone():%H:%M:%S} | {event.status:<35} | "
             f"{event.resource_type:<40} | {event.logical_id}{elapsed}"
         )
         if event.reason:
