@@ -78,12 +78,6 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     problems: list[Problem] = []
     props: Mapping[str, object] = properties or {}
 
-    unknown = sorted(set(props) - set(TOP_LEVEL_PROPERTIES) - _IGNORED_PROPERTIES)
-    if unknown:
-        names = ", ".join(unknown)
-        allowed = ", ".join(TOP_LEVEL_PROPERTIES)
-        problems.append((names, f"unknown {_plural('property', unknown)} {names} (allowed: {allowed})"))
-
     pool_name = props.get("PoolName")
     if pool_name is None:
         problems.append(("PoolName", "PoolName is required"))
@@ -93,6 +87,14 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     region, retention = _parse_stream_configuration(props.get("StreamConfiguration"), problems)
     tags = _parse_tags(props.get("Tags"), problems)
     wait_timeout = _parse_wait_timeout(props.get("WaitTimeoutSeconds"), problems)
+
+    # Unknown names last: they are the user's own text, possibly long, and must not push the known
+    # properties' names out of a shortened Reason.
+    unknown = sorted(set(props) - set(TOP_LEVEL_PROPERTIES) - _IGNORED_PROPERTIES)
+    if unknown:
+        names = ", ".join(unknown)
+        allowed = ", ".join(TOP_LEVEL_PROPERTIES)
+        problems.append((names, f"unknown {_plural('property', unknown)} {names} (allowed: {allowed})"))
 
     if problems:
         raise InvalidPropertiesError(problems)
