@@ -19,11 +19,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     """Options of the ``chime`` command (``name`` is the command, unused: one command here)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: 0, an ephemeral port)")
-    parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID, help="account id in pool ARNs")
-    parser.add_argument("--create-delay", type=float, default=0.0, help="seconds a pool stays CREATING")
-    parser.add_argument("--update-delay", type=float, default=0.0, help="seconds a pool stays UPDATING")
-    parser.add_argument("--delete-delay", type=float, default=0.0, help="seconds a pool stays DELETING")
-    parser.add_argument("--pool-quota", type=int, default=DEFAULT_POOL_QUOTA, help="pools allowed per region")
+    parser.add_argument("--account-id", help=f"account id in pool ARNs (default: {DEFAULT_ACCOUNT_ID})")
+    parser.add_argument("--create-delay", type=float, help="seconds a pool stays CREATING (default: 0)")
+    parser.add_argument("--update-delay", type=float, help="seconds a pool stays UPDATING (default: 0)")
+    parser.add_argument("--delete-delay", type=float, help="seconds a pool stays DELETING (default: 0)")
+    parser.add_argument(
+        "--pool-quota", type=int, help=f"pools allowed per region (default: {DEFAULT_POOL_QUOTA})"
+    )
     parser.add_argument(
         "--state",
         type=Path,
@@ -31,18 +33,28 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     )
 
 
+def build_backend(args: argparse.Namespace) -> ChimeEmulator:
+    """The saved state if ``--state`` names an existing file, else a fresh account; options given
+    on the command line override the saved settings (the account id stays: it is in the ARNs)."""
+    if args.state is not None and args.state.exists():
+        backend = ChimeEmulator.load(args.state)
+    else:
+        backend = ChimeEmulator(account_id=args.account_id or DEFAULT_ACCOUNT_ID)
+    for option, attribute in (
+        ("create_delay", "create_delay"),
+        ("update_delay", "update_delay"),
+        ("delete_delay", "delete_delay"),
+        ("pool_quota", "pool_quota_per_region"),
+    ):
+        value = getattr(args, option)
+        if value is not None:
+            setattr(backend, attribute, value)
+    return backend
+
+
 def run(args: argparse.Namespace) -> int:
     state_path: Path | None = args.state
-    if state_path is not None and state_path.exists():
-        backend = ChimeEmulator.load(state_path)
-    else:
-        backend = ChimeEmulator(
-            account_id=args.account_id,
-            create_delay=args.create_delay,
-            update_delay=args.update_delay,
-            delete_delay=args.delete_delay,
-            pool_quota_per_region=args.pool_quota,
-        )
+    backend = build_backend(args)
 
     def save() -> None:
         if state_path is not None:
