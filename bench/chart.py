@@ -1,0 +1,49 @@
+"""The wait-latency chart: overhead and Get calls against D, ours beside the polling floors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on build machines
+
+import matplotlib.pyplot as plt
+
+from bench.wait_latency import (
+    MAX_OVERHEAD_SECONDS,
+    WaitResult,
+    crhelper_floor,
+    max_gets,
+    provider_floor,
+)
+
+
+def draw(results: list[WaitResult], path: Path) -> None:
+    delays = [result.delay for result in results]
+    figure, (overhead_axis, gets_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
+
+    overhead_axis.plot(delays, [r.overhead for r in results], "o-", label="ours (median)", linewidth=2)
+    overhead_axis.plot(delays, [crhelper_floor(d)[0] for d in delays], "s--", label="crhelper polling floor")
+    overhead_axis.plot(
+        delays, [provider_floor(d)[0] for d in delays], "^--", label="Provider framework floor"
+    )
+    overhead_axis.axhline(MAX_OVERHEAD_SECONDS, color="grey", linestyle=":", label="target (1 s)")
+    overhead_axis.set_yscale("symlog", linthresh=1.0)
+    overhead_axis.set_xlabel("D: seconds until the pool is ACTIVE")
+    overhead_axis.set_ylabel("ACTIVE to SUCCESS (s)")
+    overhead_axis.set_title("Overhead after ACTIVE")
+    overhead_axis.legend(fontsize=8)
+
+    gets_axis.plot(delays, [r.gets for r in results], "o-", label="ours (median)", linewidth=2)
+    gets_axis.plot(delays, [crhelper_floor(d)[1] for d in delays], "s--", label="crhelper polling floor")
+    gets_axis.plot(delays, [provider_floor(d)[1] for d in delays], "^--", label="Provider framework floor")
+    gets_axis.plot(delays, [max_gets(d) for d in delays], ":", color="grey", label="target (5 + 1.2 D)")
+    gets_axis.set_xlabel("D: seconds until the pool is ACTIVE")
+    gets_axis.set_ylabel("Get calls")
+    gets_axis.set_title("Get calls until SUCCESS")
+    gets_axis.legend(fontsize=8)
+
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
