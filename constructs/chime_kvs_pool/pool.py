@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import jsii
 from aws_cdk import (
@@ -39,9 +39,12 @@ DEFAULT_WAIT_TIMEOUT = Duration.seconds(pool_rules.WAIT_TIMEOUT_DEFAULT)
 SERVICE_TIMEOUT_MARGIN = Duration.minutes(2)
 
 
-@runtime_checkable
 class IKinesisVideoStreamPool(IResource, Protocol):
-    """A Kinesis Video Stream pool, defined in this app or (later) imported by ARN."""
+    """A Kinesis Video Stream pool, defined in this app or (later) imported by ARN.
+
+    A static interface (checked by mypy), as jsii interfaces cannot be declared from Python: code
+    that accepts any pool should take an ``IKinesisVideoStreamPool``.
+    """
 
     @property
     def pool_arn(self) -> str:

@@ -42,10 +42,10 @@ def retention_hours(path: str, retention: Duration) -> int | float:
 
     Returns the amount unchanged (a number token) when it is unresolved.
     """
-    if Token.is_unresolved(retention.to_string()):
-        # Duration.hours(token) keeps the token as its amount; no other unit converts a token.
-        return retention.to_hours()
     hours = retention.to_hours(integral=False)
+    if Token.is_unresolved(hours):
+        # Duration.hours(token): the token is the amount, known only to CloudFormation.
+        return hours
     whole = int(hours) if float(hours).is_integer() else hours
     error = pool_rules.retention_error(whole)
     if error is not None:
@@ -60,11 +60,10 @@ def retention_hours(path: str, retention: Duration) -> int | float:
 
 def wait_timeout_seconds(path: str, wait_timeout: Duration) -> int:
     """The wait budget in whole seconds, within the handler's rule and the construct's margin."""
-    if Token.is_unresolved(wait_timeout.to_string()):
-        raise _invalid(
-            path, "wait_timeout", wait_timeout.to_string(), "must be a concrete duration, not a token"
-        )
     seconds = wait_timeout.to_seconds(integral=False)
+    if Token.is_unresolved(seconds):
+        # The service timeout is computed from it at synth time.
+        raise _invalid(path, "wait_timeout", "(a token)", "must be a concrete duration, not a token")
     whole = int(seconds) if float(seconds).is_integer() else seconds
     error = pool_rules.wait_timeout_error(whole)
     if error is None and isinstance(whole, int) and whole > WAIT_TIMEOUT_MAX_SECONDS:
