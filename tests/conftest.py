@@ -38,7 +38,11 @@ def _session() -> boto3.session.Session:
 
 def emulator_client(endpoint_url: str, region: str = REGION, **config: Any) -> Any:
     """A real boto3 client for the emulator: dummy credentials, bounded timeouts, no retries."""
-    settings: dict[str, Any] = {"connect_timeout": 5, "read_timeout": 10, "retries": {"total_max_attempts": 1}}
+    settings: dict[str, Any] = {
+        "connect_timeout": 5,
+        "read_timeout": 10,
+        "retries": {"total_max_attempts": 1},
+    }
     settings.update(config)
     return _session().client(
         "chime-sdk-media-pipelines",

@@ -25,8 +25,9 @@ def create(client: Any, name: str, region: str = "us-west-2", **extra: Any) -> d
 
 
 def get(client: Any, identifier: str) -> dict[str, Any]:
-    result: dict[str, Any] = client.get_media_pipeline_kinesis_video_stream_pool(Identifier=identifier)
-    return result["KinesisVideoStreamPoolConfiguration"]
+    response = client.get_media_pipeline_kinesis_video_stream_pool(Identifier=identifier)
+    configuration: dict[str, Any] = response["KinesisVideoStreamPoolConfiguration"]
+    return configuration
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -177,9 +178,12 @@ def test_status_goes_creating_then_active(slow_emulator: Any) -> None:
     assert create(client, "slow")["PoolStatus"] == "CREATING"
     assert get(client, "slow")["PoolStatus"] == "CREATING"
     seen: list[str] = []
-    wait_until(
-        lambda: seen.append(get(client, "slow")["PoolStatus"]) or seen[-1] != "CREATING", "leave CREATING"
-    )
+
+    def left_creating() -> bool:
+        seen.append(get(client, "slow")["PoolStatus"])
+        return seen[-1] != "CREATING"
+
+    wait_until(left_creating, "the pool to leave CREATING")
     assert seen[-1] == "ACTIVE"
 
 
@@ -342,13 +346,12 @@ def test_tags_on_create_tag_untag_and_list(chime_emulator: Any) -> None:
 def test_tag_operations_on_unknown_arn_are_not_found(chime_emulator: Any) -> None:
     client = chime_emulator.client
     arn = chime_emulator.backend.pool_arn(REGION, "ghost")
-    for call in (
-        lambda: client.tag_resource(ResourceARN=arn, Tags=[{"Key": "k", "Value": "v"}]),
-        lambda: client.untag_resource(ResourceARN=arn, TagKeys=["k"]),
-        lambda: client.list_tags_for_resource(ResourceARN=arn),
-    ):
-        with pytest.raises(client.exceptions.NotFoundException):
-            call()
+    with pytest.raises(client.exceptions.NotFoundException):
+        client.tag_resource(ResourceARN=arn, Tags=[{"Key": "k", "Value": "v"}])
+    with pytest.raises(client.exceptions.NotFoundException):
+        client.untag_resource(ResourceARN=arn, TagKeys=["k"])
+    with pytest.raises(client.exceptions.NotFoundException):
+        client.list_tags_for_resource(ResourceARN=arn)
 
 
 def test_reserved_and_duplicate_tag_keys_are_refused(chime_emulator: Any) -> None:
