@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from . import pool_rules
 
-# What the construct sends (docs/architecture.md). ServiceToken is CloudFormation's own.
+# What the construct sends (docs/architecture.md).
 TOP_LEVEL_PROPERTIES = ("PoolName", "StreamConfiguration", "Tags", "WaitTimeoutSeconds")
 STREAM_CONFIGURATION_PROPERTIES = ("Region", "DataRetentionInHours")
-_IGNORED_PROPERTIES = frozenset({"ServiceToken"})
+# ServiceToken and ServiceTimeout are CloudFormation's own; it passes them through with the rest.
+_IGNORED_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
 
 # CloudFormation truncates a long Reason, and crhelper keeps only the END of one over 256 characters.
 # Problems are listed first to last, so cut the tail ourselves and keep the first problems readable.
