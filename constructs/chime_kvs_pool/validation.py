@@ -42,7 +42,12 @@ def retention_hours(path: str, retention: Duration) -> int | float:
 
     Returns the amount unchanged (a number token) when it is unresolved.
     """
-    hours = retention.to_hours(integral=False)
+    try:
+        hours = retention.to_hours(integral=False)
+    except RuntimeError as error:  # jsii's error: a token amount given in a unit other than hours
+        raise _invalid(
+            path, "data_retention", "(a token)", f"give a token as Duration.hours(token): {error}"
+        ) from error
     if Token.is_unresolved(hours):
         # Duration.hours(token): the token is the amount, known only to CloudFormation.
         return hours
