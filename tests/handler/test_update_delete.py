@@ -22,7 +22,8 @@ def _created(cfn: CloudFormation, properties: dict[str, Any]) -> str:
 
 
 def _live_pool(cfn: CloudFormation, arn: str) -> dict[str, Any]:
-    (pool,) = [pool for pool in cfn.backend.leftover_pools() if pool["PoolArn"] == arn]
+    pools: list[dict[str, Any]] = [pool for pool in cfn.backend.leftover_pools() if pool["PoolArn"] == arn]
+    (pool,) = pools
     return pool
 
 
