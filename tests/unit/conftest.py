@@ -17,8 +17,8 @@ def new_stack(name: str = "TestStack", **stack_kwargs: Any) -> cdk.Stack:
     return cdk.Stack(cdk.App(), name, **stack_kwargs)
 
 
-def pool_resources(template: Template) -> dict[str, dict[str, Any]]:
-    return template.find_resources(POOL_TYPE)
+def pool_resources(template: Template) -> dict[str, Any]:
+    return dict(template.find_resources(POOL_TYPE))
 
 
 def only_pool(template: Template) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def test_handler_is_found_on_the_stack_not_recreated() -> None:
     stack = new_stack()
     first = KinesisVideoStreamPool(stack, "First")
     second = KinesisVideoStreamPool(Construct(stack, "Group"), "Second")
-    other = KinesisVideoStreamPool(cdk.Stack(stack.node.root, "OtherStack"), "Pool")
+    other = KinesisVideoStreamPool(cdk.Stack(cdk.App.of(stack), "OtherStack"), "Pool")
     assert first.handler is second.handler is PoolHandler.of(stack)
     assert other.handler is not first.handler
 
