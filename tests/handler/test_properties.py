@@ -122,3 +122,9 @@ def test_parse_int_round_trips_decimal_strings(number: int) -> None:
     assert parse_int(str(number)) == number
     assert parse_int(number) == number
     assert parse_int(f"{number}.5") is None
+
+
+def test_cloudformations_own_properties_are_ignored() -> None:
+    spec = parse_properties(pool_properties(ServiceTimeout="600"))
+
+    assert spec.pool_name == "handler-test-pool"
