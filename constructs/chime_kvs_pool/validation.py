@@ -44,10 +44,10 @@ def retention_hours(path: str, retention: Duration) -> int | float:
     """
     try:
         hours = retention.to_hours(integral=False)
-    except RuntimeError as error:  # jsii's error: a token amount given in a unit other than hours
+    except RuntimeError as conversion_error:  # jsii's error: a token amount given in a unit other than hours
         raise _invalid(
-            path, "data_retention", "(a token)", f"give a token as Duration.hours(token): {error}"
-        ) from error
+            path, "data_retention", "(a token)", f"give a token as Duration.hours(token): {conversion_error}"
+        ) from conversion_error
     if Token.is_unresolved(hours):
         # Duration.hours(token): the token is the amount, known only to CloudFormation.
         return hours
