@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import cfnlint.api
 import pytest
 from aws_cdk.assertions import Match, Template
 from chime_kvs_pool import KinesisVideoStreamPool, PoolHandler
+from chime_kvs_pool.bundling import copy_installed_distribution
 
 from constructs import Construct
 from tests.unit.conftest import POOL_TYPE, new_stack
@@ -152,8 +154,12 @@ def test_policy_does_not_grow_with_the_number_of_pools() -> None:
     )
 
 
-def test_asset_holds_the_handler_and_crhelper_but_not_boto3(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path))
+def test_asset_holds_the_handler_and_crhelper_but_not_boto3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another working directory: the asset is found from the installed package, as in a user's app.
+    monkeypatch.chdir(tmp_path)
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
     stack = cdk.Stack(app, "AssetStack")
     KinesisVideoStreamPool(stack, "Pool")
     assembly = app.synth()
@@ -186,3 +192,25 @@ def test_asset_holds_the_handler_and_crhelper_but_not_boto3(tmp_path: Path) -> N
         for path in sorted(asset_dir.rglob("*")):
             zipped.write(path, path.relative_to(asset_dir).as_posix())
     assert archive.stat().st_size < 100_000
+
+
+def test_asset_hash_is_stable_across_apps(three_pools: Template) -> None:
+    """The same handler gives the same asset key: no function update on every deployment."""
+    other = Template.from_stack(stack_with_pools(1, "OtherStack"))
+    keys = [
+        next(iter(t.find_resources("AWS::Lambda::Function").values()))["Properties"]["Code"]["S3Key"]
+        for t in (three_pools, other)
+    ]
+    assert keys[0] == keys[1]
+
+
+def test_a_missing_distribution_is_reported_not_copied(tmp_path: Path) -> None:
+    assert copy_installed_distribution("no-such-distribution-for-this-test", tmp_path) is False
+    assert not any(tmp_path.iterdir())
+
+
+def test_cfn_lint_finds_no_errors_in_the_template(three_pools: Template) -> None:
+    matches = cfnlint.api.lint(json.dumps(three_pools.to_json()), regions=["us-east-1"])
+    # W3005: CDK's explicit DependsOn on the role beside the GetAtt; harmless and standard.
+    problems = [m for m in matches if m.rule.id != "W3005"]
+    assert problems == [], [str(m) for m in problems]
