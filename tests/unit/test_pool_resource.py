@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from chime_kvs_pool import KinesisVideoStreamPool
+from chime_kvs_pool import IKinesisVideoStreamPool, KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
 
 from tests.unit.conftest import POOL_TYPE, new_stack, only_pool
@@ -171,3 +171,14 @@ def test_tokens_are_passed_through_unvalidated() -> None:
         "DataRetentionInHours": {"Ref": "Hours"},
     }
     assert properties["Tags"] == [{"Key": "owner", "Value": {"Ref": "Owner"}}]
+
+
+def arn_of(pool: IKinesisVideoStreamPool) -> str:
+    """Code written against the interface; mypy checks that an owned pool satisfies it."""
+    return pool.pool_arn
+
+
+def test_an_owned_pool_is_an_ikinesisvideostreampool(configured: tuple[Any, Template]) -> None:
+    pool, template = configured
+    (pool_id,) = template.find_resources(POOL_TYPE)
+    assert pool.stack.resolve(arn_of(pool)) == {"Ref": pool_id}
