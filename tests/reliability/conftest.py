@@ -1,0 +1,139 @@
+"""Fixtures and end-of-run reports of the reliability suite.
+
+- ``stack``: one pool custom resource played against the real handler, the emulator and a loopback
+  HTTPS ResponseURL (``rel_cloudformation.OneResourceStack``).
+- Every test of this folder ends with a check that its captured logs hold no secret; at the end of
+  the session the captured output of EVERY test of the run (not only this folder's) is scanned the
+  same way, and the run fails if one leaked.
+- The terminal summary prints the fault matrix and the bad-input figures.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kvs_stream_pool import index
+from rel_cloudformation import OneResourceStack
+from rel_report import BAD_INPUT, MATRIX, SECRETS
+
+from local.chime_emulator.model import ChimeEmulator, RequestRecord
+from local.response_server import ResponseServer
+
+# Text that only an event or a presigned URL carries: a log line holding one logged too much.
+EVENT_MARKERS = ("X-Amz-Signature", "ResponseURL", "ResourceProperties")
+_LEAKS_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remember every signature and ClientRequestToken handed out in this run, whoever's test."""
+    original_url_for = ResponseServer.url_for
+    original_record = ChimeEmulator.record
+
+    @functools.wraps(original_url_for)
+    def url_for(self: ResponseServer, request_id: str, **kwargs: Any) -> str:
+        url = original_url_for(self, request_id, **kwargs)
+        match = re.search(r"X-Amz-Signature=([0-9a-f]+)", url)
+        if match:
+            SECRETS.add(match.group(1))
+        return url
+
+    @functools.wraps(original_record)
+    def record(self: ChimeEmulator, entry: RequestRecord) -> None:
+        token = entry.params.get("ClientRequestToken") if isinstance(entry.params, dict) else None
+        if isinstance(token, str) and token:
+            SECRETS.add(token)
+        original_record(self, entry)
+
+    ResponseServer.url_for = url_for  # type: ignore[method-assign]
+    ChimeEmulator.record = record  # type: ignore[method-assign]
+
+
+def secrets_in(text: str) -> list[str]:
+    """What in ``text`` should never be logged: a known secret or a piece of a raw event."""
+    found = [f"secret {secret[:6]}..." for secret in list(SECRETS) if secret in text]
+    found += [f"event marker {marker!r}" for marker in EVENT_MARKERS if marker in text]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _logs_hold_no_secrets(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.INFO)  # what the handler logs in Lambda: INFO and above
+    yield
+    text = "\n".join(
+        record.getMessage() + (record.exc_text or "")
+        for when in ("setup", "call")
+        for record in caplog.get_records(when)
+    )
+    assert secrets_in(text) == [], "the logs of this test hold a secret or a raw event"
+
+
+@pytest.fixture
+def stack(chime_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[OneResourceStack]:
+    """A one-pool stack, its own emulator and ResponseURL server; the handler's client is fresh."""
+    index.pool_client.cache_clear()
+    with ResponseServer() as server:
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
+        yield OneResourceStack(server)
+        assert _unexpected_problems(server.problems) == []
+    index.pool_client.cache_clear()
+
+
+def _unexpected_problems(problems: list[str]) -> list[str]:
+    # A second response is counted per request by the tests themselves (duplicate deliveries).
+    return [problem for problem in problems if "a second response to the same request" not in problem]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A fault matrix cell passes when its setup, call and teardown all pass."""
+    for key, value in report.user_properties:
+        if key != "fault_matrix_cell" or report.skipped:
+            continue
+        operation, fault = value
+        if report.failed:
+            MATRIX.record(operation, fault, "FAIL")
+        elif report.when == "teardown" and MATRIX.cells.get((operation, fault)) != "FAIL":
+            MATRIX.record(operation, fault, "pass")
+
+
+# -- end of the run ------------------------------------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    leaks: list[str] = []
+    if reporter is not None:
+        for reports in reporter.stats.values():
+            for report in reports:
+                for title, text in getattr(report, "sections", []):
+                    if title.startswith("Captured") and isinstance(text, str):
+                        leaks += [f"{report.nodeid} ({title}): {item}" for item in secrets_in(text)]
+    session.config.stash[_LEAKS_KEY] = sorted(set(leaks))
+    if leaks and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    matrix = MATRIX.table()
+    if matrix:
+        terminalreporter.section("fault matrix (operation x injected fault)")
+        for line in matrix:
+            terminalreporter.write_line(line)
+    figures = BAD_INPUT.table()
+    if figures:
+        terminalreporter.section("bad input (hypothesis cases)")
+        for line in figures:
+            terminalreporter.write_line(line)
+    leaks = config.stash.get(_LEAKS_KEY, [])
+    if SECRETS or leaks:
+        terminalreporter.section("secrets in captured logs")
+        terminalreporter.write_line(
+            f"{len(SECRETS)} signatures and ClientRequestTokens handed out; scanned every test's "
+            f"captured output: {len(leaks)} leak(s)"
+        )
+        for leak in leaks:
+            terminalreporter.write_line(f"LEAK {leak}")
