@@ -12,6 +12,8 @@ then default to the Region the stack is deployed to.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from chime_kvs_pool import KinesisVideoStreamPool
 
@@ -24,8 +26,8 @@ REMOVAL_POLICIES = {"destroy": cdk.RemovalPolicy.DESTROY, "retain": cdk.RemovalP
 class ChimeKvsPoolDemoStack(cdk.Stack):
     """One pool, configured from context, and its ARN and id as stack outputs."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
         pool = KinesisVideoStreamPool(
             self,
             "Pool",

@@ -130,7 +130,8 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         :param wait_timeout: how long one handler invocation waits for the pool to become ACTIVE or
             to disappear, 1 second to 14 minutes. Default: 5 minutes.
         """
-        path = "/".join([*scope.node.path.split("/"), construct_id]).strip("/")
+        # The path the pool will have, for error messages raised before it joins the tree.
+        path = f"{scope.node.path}/{construct_id}".lstrip("/")
         if pool_name is not None:
             validation.check_pool_name(path, pool_name)
         if stream_region is not None:
