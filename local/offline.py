@@ -18,6 +18,8 @@ from local.state import StateStore
 from local.template import load_stack
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES"
+# The emulator's one port serves the pool API, the pools' streams and their service-linked role.
+ENDPOINT_VARIABLES = (ENDPOINT_VARIABLE, "AWS_ENDPOINT_URL_KINESIS_VIDEO", "AWS_ENDPOINT_URL_IAM")
 
 
 class OfflineCloud:
@@ -49,7 +51,7 @@ class OfflineCloud:
             log_dir=self.state.log_dir,
             region=self.region,
             account=self.emulator.account_id,
-            function_env={ENDPOINT_VARIABLE: self._emulator_server.endpoint_url},
+            function_env={name: self._emulator_server.endpoint_url for name in ENDPOINT_VARIABLES},
             on_event=self.on_event,
         )
         return self

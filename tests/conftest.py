@@ -59,7 +59,13 @@ def chime_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]
     """A fresh emulator on an ephemeral loopback port; code under test finds it through the env."""
     backend = ChimeEmulator(account_id=ACCOUNT_ID)
     with EmulatorServer(backend, host="127.0.0.1", port=0) as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES", server.endpoint_url)
+        # One port serves the pool API, the pools' streams (kinesisvideo) and their role (iam).
+        for variable in (
+            "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES",
+            "AWS_ENDPOINT_URL_KINESIS_VIDEO",
+            "AWS_ENDPOINT_URL_IAM",
+        ):
+            monkeypatch.setenv(variable, server.endpoint_url)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)

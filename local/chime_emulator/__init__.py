@@ -2,7 +2,9 @@
 
 ``ChimeEmulator`` holds the state and rules (``model.py``); ``EmulatorServer`` serves it over HTTP
 on loopback (``server.py``) so that the unmodified boto3 client reaches it through
-``AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES`` or ``endpoint_url``.
+``AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES`` or ``endpoint_url``. The same server answers the
+``kinesisvideo`` calls on the pools' streams (``AWS_ENDPOINT_URL_KINESIS_VIDEO``) and the ``iam``
+calls on their service-linked role (``AWS_ENDPOINT_URL_IAM``), routed by the SigV4 signing name.
 """
 
 from local.chime_emulator.faults import FAULT_KINDS, Fault, FaultPlan

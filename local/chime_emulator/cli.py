@@ -13,6 +13,9 @@ from local.chime_emulator.model import DEFAULT_ACCOUNT_ID, DEFAULT_POOL_QUOTA, C
 from local.chime_emulator.server import EmulatorServer
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES"
+# The same port also serves the pools' Kinesis video streams and their service-linked role (IAM):
+# the server tells the services apart by the request's SigV4 credential scope.
+ENDPOINT_VARIABLES = (ENDPOINT_VARIABLE, "AWS_ENDPOINT_URL_KINESIS_VIDEO", "AWS_ENDPOINT_URL_IAM")
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     with EmulatorServer(backend, host=args.host, port=args.port, on_change=save) as server:
         print(f"Chime SDK Media Pipelines emulator listening on {server.endpoint_url}", flush=True)
-        print(f"export {ENDPOINT_VARIABLE}={server.endpoint_url}", flush=True)
+        for variable in ENDPOINT_VARIABLES:
+            print(f"export {variable}={server.endpoint_url}", flush=True)
         while not stop.wait(0.5):
             pass
     save()

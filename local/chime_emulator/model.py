@@ -1,4 +1,5 @@
-"""The emulated service's state and business rules: pools, tags, idempotency, status, quota.
+"""The emulated account's state and business rules: pools, tags, idempotency, status, quota, plus
+the pools' Kinesis video streams and the service-linked role that creates them.
 
 No HTTP here (``server.py`` does that) and no knowledge of CloudFormation or of our handler. Each
 public ``*_pool``/``*_resource`` method takes the operation's already validated input members and
@@ -37,6 +38,14 @@ DEFAULT_POOL_QUOTA = 100
 # The service answers a pool created without DataRetentionInHours with KVS's own default: no retention.
 DEFAULT_RETENTION_HOURS = 0
 DEFAULT_PAGE_SIZE = 100
+# Kinesis Video Streams' ListStreams answers up to 10,000 streams per page by default.
+DEFAULT_STREAM_PAGE_SIZE = 10_000
+
+# The service-linked role the pools' streams are created by, and the service that assumes it.
+POOL_SERVICE_PRINCIPAL = "mediapipelines.chime.amazonaws.com"
+POOL_SERVICE_LINKED_ROLE = "AWSServiceRoleForAmazonChimeSDKMediaPipelines"
+# A real PoolId: ChimeMediaPipelines-<PoolName>-<uuid>; the pool's streams start with it.
+POOL_ID_PREFIX = "ChimeMediaPipelines"
 
 CREATING, ACTIVE, UPDATING, DELETING, FAILED = "CREATING", "ACTIVE", "UPDATING", "DELETING", "FAILED"
 FAILED_REASON = "Kinesis Video Streams could not be created for the pool"
@@ -63,9 +72,35 @@ class RequestRecord:
     time: float
     region: str
     fault: str | None = None
+    service: str = "chime"  # the SigV4 signing name: chime, kinesisvideo or iam
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Stream:
+    """One Kinesis video stream; ``pool_arn`` is the pool whose service-linked role created it."""
+
+    arn: str
+    name: str
+    region: str
+    version: str
+    created: float
+    retention_hours: int
+    pool_arn: str | None = None
+
+    def info(self) -> dict[str, Any]:
+        """The ``StreamInfo`` output structure."""
+        return {
+            "StreamName": self.name,
+            "StreamARN": self.arn,
+            "MediaType": "video/h264,audio/aac",
+            "Version": self.version,
+            "Status": ACTIVE,
+            "CreationTime": datetime.fromtimestamp(self.created, UTC),
+            "DataRetentionInHours": self.retention_hours,
+        }
 
 
 @dataclass
@@ -87,6 +122,7 @@ class Pool:
     will_fail: bool = False
     failure_reason: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # streams taken from the pool by meetings (``ChimeEmulator.add_streams``)
 
     def configuration(self) -> dict[str, Any]:
         """The ``KinesisVideoStreamPoolConfiguration`` output structure."""
@@ -95,8 +131,8 @@ class Pool:
             "PoolName": self.name,
             "PoolId": self.pool_id,
             "PoolStatus": self.status,
-            # The pool grows as meetings take streams from it; an emulated pool is never in use.
-            "PoolSize": 0,
+            # The pool grows as meetings take streams from it (``ChimeEmulator.add_streams``).
+            "PoolSize": self.size,
             "StreamConfiguration": {
                 "Region": self.stream_region,
                 "DataRetentionInHours": self.retention_hours,
@@ -138,6 +174,8 @@ class ChimeEmulator:
         self._denied_keys: set[str] = set()
         self._sequence = 0
         self._log: list[RequestRecord] = []
+        self._streams: dict[str, Stream] = {}  # by ARN
+        self._roles: dict[str, dict[str, Any]] = {}  # IAM roles by name: a fresh account has none
 
     # ----- the API operations -----
 
@@ -178,7 +216,7 @@ class ChimeEmulator:
             pool = Pool(
                 arn=self.pool_arn(region, name),
                 name=name,
-                pool_id=str(uuid.uuid4()),
+                pool_id=f"{POOL_ID_PREFIX}-{name}-{uuid.uuid4()}",
                 region=region,
                 stream_region=stream["Region"],
                 retention_hours=stream.get("DataRetentionInHours", DEFAULT_RETENTION_HOURS),
@@ -294,9 +332,125 @@ class ChimeEmulator:
             "TagResource": self.tag_resource,
             "UntagResource": self.untag_resource,
             "ListTagsForResource": self.list_tags,
+            "ListStreams": self.list_streams,
+            "DescribeStream": self.describe_stream,
+            "DeleteStream": self.delete_stream,
+            "CreateServiceLinkedRole": self.create_service_linked_role,
+            "GetRole": self.get_role,
         }[operation]
 
+    # ----- Kinesis Video Streams (the pools' streams) -----
+
+    def list_streams(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            condition = params.get("StreamNameCondition") or {}
+            prefix = condition.get("ComparisonValue", "")
+            after = params.get("NextToken")
+            start = _decode_stream_token(after) if after else ""
+            limit = params.get("MaxResults") or DEFAULT_STREAM_PAGE_SIZE
+            # Name order, as KVS lists: a page token is the last name served.
+            names = sorted(
+                stream.name
+                for stream in self._streams.values()
+                if stream.region == region and stream.name.startswith(prefix) and stream.name > start
+            )
+            by_name = {s.name: s for s in self._streams.values() if s.region == region}
+            page, rest = names[:limit], names[limit:]
+            result: dict[str, Any] = {"StreamInfoList": [by_name[name].info() for name in page]}
+            if rest:
+                result["NextToken"] = _encode_stream_token(page[-1])
+            return result
+
+    def describe_stream(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            return {"StreamInfo": self._find_stream(region, params).info()}
+
+    def delete_stream(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Delete a stream; refused while the pool that made it exists (the service's own rule)."""
+        with self._lock:
+            self._settle_all()
+            stream = self._find_stream(region, params)
+            version = params.get("CurrentVersion")
+            if version is not None and version != stream.version:
+                raise ChimeError(
+                    "VersionMismatchException",
+                    f"The stream {stream.name} is at version {stream.version}, not {version}",
+                )
+            if stream.pool_arn is not None and stream.pool_arn in self._pools:
+                raise ChimeError(
+                    "ResourceInUseException",
+                    f"The stream {stream.name} belongs to the Kinesis Video Stream pool "
+                    f"{stream.pool_arn}, which still exists",
+                )
+            del self._streams[stream.arn]
+            return {}
+
+    # ----- IAM (the pools' service-linked role) -----
+
+    def create_service_linked_role(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            service = params["AWSServiceName"]
+            if service != POOL_SERVICE_PRINCIPAL:
+                raise ChimeError(
+                    "InvalidInputException",
+                    f"This emulator only knows the service-linked role of {POOL_SERVICE_PRINCIPAL}; "
+                    f"got {service}",
+                )
+            if params.get("CustomSuffix"):
+                raise ChimeError("InvalidInputException", f"Custom suffix is not allowed for {service}")
+            if POOL_SERVICE_LINKED_ROLE in self._roles:
+                raise ChimeError(
+                    "InvalidInputException",
+                    f"Service role name {POOL_SERVICE_LINKED_ROLE} has been taken in this account, "
+                    "please try a different suffix.",
+                )
+            role = self._new_service_linked_role(params.get("Description"))
+            return {"Role": role}
+
+    def get_role(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            name = params["RoleName"]
+            if name not in self._roles:
+                raise ChimeError("NoSuchEntityException", f"The role with name {name} cannot be found.")
+            return {"Role": self._roles[name]}
+
     # ----- controls for tests, benchmarks and the offline demo -----
+
+    def add_streams(self, name_or_arn: str, count: int, region: str | None = None) -> list[str]:
+        """Meetings took ``count`` streams from an ACTIVE pool: create them (as the service-linked
+        role does, named ``<PoolId>-<n>``) in the pool's stream Region; their names, in order."""
+        with self._lock:
+            self._settle_all()
+            pool = self._lookup(region or self.default_region, name_or_arn)
+            if pool.status != ACTIVE:
+                raise ValueError(f"streams are only taken from an ACTIVE pool; {pool.name} is {pool.status}")
+            names = []
+            for _ in range(count):
+                pool.size += 1
+                name = f"{pool.pool_id}-{pool.size}"
+                self._put_stream(name, pool.stream_region, pool.retention_hours, pool.arn)
+                names.append(name)
+            return names
+
+    def add_stream(self, name: str, region: str | None = None, retention_hours: int = 0) -> str:
+        """A stream of no pool (another application's); its ARN."""
+        with self._lock:
+            return self._put_stream(name, region or self.default_region, retention_hours, None).arn
+
+    def stream_names(self, region: str | None = None) -> list[str]:
+        """Every stream still present (in one Region, or all), sorted by name."""
+        with self._lock:
+            return sorted(s.name for s in self._streams.values() if region is None or s.region == region)
+
+    def add_service_linked_role(self) -> None:
+        """An account where the pools' service-linked role already exists."""
+        with self._lock:
+            if POOL_SERVICE_LINKED_ROLE not in self._roles:
+                self._new_service_linked_role(None)
+
+    def role_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._roles)
 
     def pool_arn(self, region: str, name: str) -> str:
         return f"arn:aws:chime:{region}:{self.account_id}:media-pipeline-kinesis-video-stream-pool/{name}"
@@ -375,7 +529,7 @@ class ChimeEmulator:
     # ----- persistence between CLI runs -----
 
     def save(self, path: str | Path) -> None:
-        """Write pools, tokens and settings as JSON (not the request log or faults)."""
+        """Write pools, streams, roles, tokens and settings as JSON (not the request log or faults)."""
         with self._lock:
             self._settle_all()
             state = {
@@ -391,6 +545,8 @@ class ChimeEmulator:
                 "tokens": [[r, t, req, arn] for (r, t), (req, arn) in self._tokens.items()],
                 "held": sorted(self._held),
                 "fail_on_create": self._fail_on_create,
+                "streams": [asdict(stream) for stream in self._streams.values()],
+                "roles": sorted(self._roles),
             }
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -416,9 +572,53 @@ class ChimeEmulator:
         emulator._tokens = {(r, t): (req, arn) for r, t, req, arn in state["tokens"]}
         emulator._held = set(state["held"])
         emulator._fail_on_create = dict(state["fail_on_create"])
+        # Streams and roles came later: a state file saved before them has neither.
+        emulator._streams = {s["arn"]: Stream(**s) for s in state.get("streams", [])}
+        if POOL_SERVICE_LINKED_ROLE in state.get("roles", []):
+            emulator.add_service_linked_role()
         return emulator
 
     # ----- internals -----
+
+    def _put_stream(self, name: str, region: str, retention_hours: int, pool_arn: str | None) -> Stream:
+        created = self._clock()
+        arn = f"arn:aws:kinesisvideo:{region}:{self.account_id}:stream/{name}/{int(created * 1000)}"
+        stream = Stream(arn, name, region, uuid.uuid4().hex[:12], created, retention_hours, pool_arn)
+        self._streams[arn] = stream
+        return stream
+
+    def _find_stream(self, region: str, params: dict[str, Any]) -> Stream:
+        arn, name = params.get("StreamARN"), params.get("StreamName")
+        if arn is None and name is None:
+            raise ChimeError("InvalidArgumentException", "Either StreamName or StreamARN is required")
+        for stream in self._streams.values():
+            if stream.region == region and (stream.arn == arn or (arn is None and stream.name == name)):
+                return stream
+        raise ChimeError("ResourceNotFoundException", f"The stream {arn or name} does not exist")
+
+    def _new_service_linked_role(self, description: str | None) -> dict[str, Any]:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": POOL_SERVICE_PRINCIPAL},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        path = f"/aws-service-role/{POOL_SERVICE_PRINCIPAL}/"
+        role = {
+            "Path": path,
+            "RoleName": POOL_SERVICE_LINKED_ROLE,
+            "RoleId": "AROA" + uuid.uuid4().hex[:17].upper(),
+            "Arn": f"arn:aws:iam::{self.account_id}:role{path}{POOL_SERVICE_LINKED_ROLE}",
+            "CreateDate": datetime.fromtimestamp(self._clock(), UTC),
+            "AssumeRolePolicyDocument": json.dumps(trust),
+            "Description": description or "",
+        }
+        self._roles[POOL_SERVICE_LINKED_ROLE] = role
+        return role
 
     def _settle_all(self) -> None:
         """Apply every status change whose time has come (called under the lock by each read)."""
@@ -479,6 +679,20 @@ class ChimeEmulator:
 def _fingerprint(params: dict[str, Any]) -> str:
     """A canonical rendering of a request, to tell a retry from a different request."""
     return json.dumps(copy.deepcopy(params), sort_keys=True, separators=(",", ":"))
+
+
+def _encode_stream_token(name: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after_name": name}).encode()).decode()
+
+
+def _decode_stream_token(token: str) -> str:
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["after_name"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ChimeError("InvalidArgumentException", "The NextToken is not valid") from None
+    if not isinstance(after, str):
+        raise ChimeError("InvalidArgumentException", "The NextToken is not valid")
+    return after
 
 
 def _encode_page_token(sequence: int) -> str:

@@ -36,8 +36,19 @@ LOG = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/_emulator"
 UNKNOWN_OPERATION = "UnknownOperation"
-_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/")
-_READ_ONLY_PREFIXES = ("Get", "List")
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/")
+# Each service's own name for a request it cannot read, and for a caller lacking permission.
+_BAD_REQUEST = {
+    sm.CHIME.name: "BadRequestException",
+    sm.KINESIS_VIDEO.name: "InvalidArgumentException",
+    sm.IAM.name: "InvalidInputException",
+}
+_FORBIDDEN = {
+    sm.CHIME.name: "ForbiddenException",
+    sm.KINESIS_VIDEO.name: "AccessDeniedException",
+    sm.IAM.name: "AccessDenied",
+}
+_READ_ONLY_PREFIXES = ("Get", "List", "Describe")
 
 
 class _EmulatorHTTPServer(ThreadingHTTPServer):
@@ -62,6 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _EmulatorHTTPServer
     server_version = "ChimeEmulator"
+    # The service of the request being served (set per request; the pool API until then).
+    _service: sm.ServiceApi = sm.CHIME
 
     def setup(self) -> None:
         super().setup()
@@ -97,56 +110,86 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(url.path[len(ADMIN_PREFIX) :] or "/", body)
             return
         backend = self.server.backend
-        access_key, region = self._credential()
+        access_key, region, signing_name = self._credential()
+        # One port for three services: the SigV4 credential scope names the one a request is for.
+        service = sm.service_for_signing_name(signing_name)
+        self._service = service
         region = region or backend.default_region
-        found = sm.find_route(self.command, url.path, query)
-        if found is None:
-            message = f"No operation of this emulator serves {self.command} {url.path}"
-            self._log(UNKNOWN_OPERATION, {}, 404, "UnknownOperationException", region)
-            self._send_error("UnknownOperationException", message, status=404)
-            return
-        route, labels = found
-        operation = sm.operation_model(route.operation)
         params: dict[str, Any] = {}
-        try:
-            params = sm.parse_input(operation, labels, query, dict(self.headers.items()), body)
-        except sm.RequestParseError as error:
-            self._reply_error(route.operation, params, region, ChimeError("BadRequestException", str(error)))
-            return
+        if service.protocol == "query":
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            action = (form.get("Action") or [""])[0]
+            if action not in service.operations:
+                message = f"No operation of this emulator serves {service.name} action {action!r}"
+                self._log(UNKNOWN_OPERATION, {}, 400, "InvalidAction", region)
+                self._send_error("InvalidAction", message, status=400)
+                return
+            operation_name = action
+            operation = service.operation_model(action)
+            try:
+                params = sm.parse_query_input(operation, form)
+            except sm.RequestParseError as error:
+                self._reply_error(
+                    operation_name, params, region, ChimeError("InvalidInputException", str(error))
+                )
+                return
+        else:
+            found = service.find_route(self.command, url.path, query)
+            if found is None:
+                message = f"No operation of this emulator serves {self.command} {url.path}"
+                self._log(UNKNOWN_OPERATION, {}, 404, "UnknownOperationException", region)
+                self._send_error("UnknownOperationException", message, status=404)
+                return
+            route, labels = found
+            operation_name = route.operation
+            operation = service.operation_model(operation_name)
+            try:
+                params = sm.parse_input(operation, labels, query, dict(self.headers.items()), body)
+            except sm.RequestParseError as error:
+                self._reply_error(
+                    operation_name, params, region, ChimeError(_BAD_REQUEST[service.name], str(error))
+                )
+                return
         if access_key is None:
             unsigned = ChimeError(
                 "UnauthorizedClientException", "The request is not signed with AWS credentials"
             )
-            self._reply_error(route.operation, params, region, unsigned)
+            self._reply_error(operation_name, params, region, unsigned)
             return
         if backend.is_denied(access_key):
             denied = ChimeError(
-                "ForbiddenException", f"The access key {access_key} is not allowed to call {route.operation}"
+                _FORBIDDEN[service.name],
+                f"The access key {access_key} is not allowed to call {operation_name}",
             )
-            self._reply_error(route.operation, params, region, denied)
+            self._reply_error(operation_name, params, region, denied)
             return
-        fault = backend.faults.take(route.operation)
-        if fault is not None and not self._apply_fault(route.operation, params, region, fault):
+        fault = backend.faults.take(operation_name)
+        if fault is not None and not self._apply_fault(operation_name, params, region, fault):
             return
         problems = sm.validate(operation.input_shape, params) if operation.input_shape is not None else []
         if problems:
             message = f"{len(problems)} validation error(s) detected: " + "; ".join(problems)
             self._reply_error(
-                route.operation, params, region, ChimeError("BadRequestException", message), fault
+                operation_name, params, region, ChimeError(_BAD_REQUEST[service.name], message), fault
             )
             return
         try:
-            output = backend.handler_for(route.operation)(region, params)
+            output = backend.handler_for(operation_name)(region, params)
         except ChimeError as error:
-            self._reply_error(route.operation, params, region, error, fault)
+            self._reply_error(operation_name, params, region, error, fault)
             return
         status = int(operation.http.get("responseCode", 200))
         fault_kind = fault.kind if fault is not None else None
-        self._log(route.operation, params, status, None, region, fault_kind)
-        if not route.operation.startswith(_READ_ONLY_PREFIXES) and self.server.on_change is not None:
+        self._log(operation_name, params, status, None, region, fault_kind)
+        if not operation_name.startswith(_READ_ONLY_PREFIXES) and self.server.on_change is not None:
             self.server.on_change()
         if fault is not None and fault.kind == "drop_after":
             self._drop()
+            return
+        if service.protocol == "query":
+            request_id = str(uuid.uuid4())
+            xml = sm.serialize_query_response(service, operation, output, request_id)
+            self._send_body(status, xml, "text/xml", {}, request_id)
             return
         payload = sm.serialize(operation.output_shape, output) if operation.output_shape is not None else {}
         self._send_json(status, payload if status != 204 else None)
@@ -167,10 +210,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply_error(operation, params, region, ChimeError(code, message), fault)
         return False
 
-    def _credential(self) -> tuple[str | None, str | None]:
-        """The access key id and region from a SigV4 ``Authorization`` header (not verified)."""
+    def _credential(self) -> tuple[str | None, str | None, str | None]:
+        """Access key id, region and service from a SigV4 ``Authorization`` header (not verified)."""
         match = _CREDENTIAL_RE.search(self.headers.get("Authorization", ""))
-        return (match.group(1), match.group(2)) if match else (None, None)
+        return (match.group(1), match.group(2), match.group(3)) if match else (None, None, None)
 
     def _reply_error(
         self,
@@ -180,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         error: ChimeError,
         fault: Fault | None = None,
     ) -> None:
-        status = sm.error_status(error.code)
+        status = self._service.error_status(error.code)
         self._log(operation, params, status, error.code, region, fault.kind if fault else None)
         self._send_error(error.code, error.message, status)
 
@@ -194,7 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault: str | None = None,
     ) -> None:
         self.server.backend.record(
-            RequestRecord(operation, params, status, error, time.time(), region, fault)
+            RequestRecord(
+                operation, params, status, error, time.time(), region, fault, self._service.signing_name
+            )
         )
 
     # ----- the wire -----
@@ -205,8 +250,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, code: str, message: str, status: int) -> None:
         request_id = str(uuid.uuid4())
+        if self._service.protocol == "query":
+            xml = sm.serialize_query_error(self._service, code, message, request_id)
+            self._send_body(status, xml, "text/xml", {}, request_id)
+            return
         body: dict[str, Any] = {"Message": message, "RequestId": request_id}
-        enum_code = sm.error_code_value(code)
+        enum_code = sm.error_code_value(code) if self._service is sm.CHIME else None
         if enum_code is not None:
             body["Code"] = enum_code
         self._send_json(status, body, {"x-amzn-ErrorType": code}, request_id)
@@ -219,12 +268,22 @@ class _Handler(BaseHTTPRequestHandler):
         request_id: str | None = None,
     ) -> None:
         data = b"" if payload is None else json.dumps(payload, default=_json_default).encode()
+        self._send_body(status, data, "application/json", extra_headers or {}, request_id)
+
+    def _send_body(
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        extra_headers: dict[str, str],
+        request_id: str | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("x-amzn-RequestId", request_id or str(uuid.uuid4()))
-        for key, value in (extra_headers or {}).items():
+        for key, value in extra_headers.items():
             self.send_header(key, value)
         if data:
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         try:
             self.end_headers()
