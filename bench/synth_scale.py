@@ -88,9 +88,11 @@ def synth_once(variant: str, pools: int, outdir: Path) -> SynthRun:
     shutil.rmtree(outdir, ignore_errors=True)
     command = synth_command(variant, pools, outdir)
     started = time.perf_counter()
+    # The cdklabs construct finds its handler code relative to the working directory (its app's).
+    cwd = PEERS_DIR if variant == CDKLABS else REPO_ROOT
     completed = subprocess.run(
         command,
-        cwd=REPO_ROOT,
+        cwd=cwd,
         env=tool_environment(),
         capture_output=True,
         text=True,
