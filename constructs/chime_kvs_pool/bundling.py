@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 import jsii
-import kvs_stream_pool
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
+
+import kvs_stream_pool
 
 HANDLER_PACKAGE = "kvs_stream_pool"
 CRHELPER_DISTRIBUTION = "crhelper"

@@ -11,10 +11,10 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from kvs_stream_pool import pool_rules
+from constructs import Construct, IConstruct
 
 from chime_kvs_pool.bundling import handler_bundling_options, handler_package_dir
-from constructs import Construct, IConstruct
+from kvs_stream_pool import pool_rules
 
 # The fixed id that makes the handler a singleton: found on the Stack, created on first use.
 HANDLER_ID = "ChimeKvsPoolHandler"

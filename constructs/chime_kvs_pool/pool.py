@@ -24,12 +24,12 @@ from aws_cdk import (
     TagManager,
     TagType,
 )
-from kvs_stream_pool import pool_rules
+from constructs import Construct, IValidation
 
 from chime_kvs_pool import validation
 from chime_kvs_pool.handler import PoolHandler
 from chime_kvs_pool.tagging import RenderedTags, tag_pairs
-from constructs import Construct, IValidation
+from kvs_stream_pool import pool_rules
 
 RESOURCE_TYPE = "Custom::ChimeKinesisVideoStreamPool"
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(pool_rules.WAIT_TIMEOUT_DEFAULT)

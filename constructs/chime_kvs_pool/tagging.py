@@ -11,6 +11,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import IResolvable, IResolveContext, TagManager, Token
+
 from kvs_stream_pool import pool_rules
 
 

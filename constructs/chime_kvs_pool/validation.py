@@ -7,9 +7,11 @@ tokens are skipped: only CloudFormation knows their values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Token
+
+from chime_kvs_pool import regions
 from kvs_stream_pool import pool_rules
 
 # The handler needs time after its wait for the final calls and its response, inside the function's
@@ -113,4 +115,77 @@ def check_removal_policy(path: str, policy: RemovalPolicy) -> None:
             "removal_policy",
             "RemovalPolicy.SNAPSHOT",
             "a pool has no snapshots; use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN",
+        )
+
+
+def check_api_region(path: str, region: str) -> None:
+    if Token.is_unresolved(region):
+        return
+    error = pool_rules.region_error(region, "ApiRegion")
+    if error is not None:
+        raise _invalid(path, "api_region", pool_rules.quote(region), error)
+
+
+def check_stream_region_for_meetings(path: str, stream_region: str, meeting_regions: Sequence[str]) -> bool:
+    """Apply the opt-in Region rule to the meeting Regions known at synth time.
+
+    Returns False when the rule applies but cannot be checked (the stream Region is a token, as in an
+    environment-agnostic stack), so the caller can warn; raises when it is broken.
+    """
+    known: list[str] = []
+    for region in meeting_regions:
+        if Token.is_unresolved(region):
+            continue
+        error = pool_rules.region_error(region, "meeting_media_regions")
+        if error is not None:
+            raise _invalid(path, "meeting_media_regions", pool_rules.quote(region), error)
+        known.append(region)
+    try:
+        required = regions.required_stream_region(known)
+    except ValueError as conflict:
+        raise _invalid(
+            path, "meeting_media_regions", pool_rules.quote(list(meeting_regions)), str(conflict)
+        ) from None
+    if required is None:
+        return True
+    if Token.is_unresolved(stream_region):
+        return False
+    if stream_region != required:
+        raise _invalid(
+            path,
+            "stream_region",
+            pool_rules.quote(stream_region),
+            f"meetings in the opt-in Region {required} (meeting_media_regions) need the pool's streams "
+            f"in that same Region; set stream_region={required!r} (or the stack's Region to it)",
+        )
+    return True
+
+
+def check_pool_arn(path: str, arn: str) -> None:
+    """A literal ARN must be a pool ARN; a token passes (CloudFormation resolves it)."""
+    if Token.is_unresolved(arn):
+        return
+    if not pool_rules.is_pool_arn(arn):
+        raise _invalid(
+            path,
+            "pool_arn",
+            pool_rules.quote(arn),
+            f"expected arn:<partition>:chime:<region>:<account>:{pool_rules.POOL_ARN_RESOURCE}/<PoolName>",
+        )
+
+
+def check_pool_id(path: str, pool_id: str, pool_name: str | None) -> None:
+    """A literal PoolId must look like the service's: ``ChimeMediaPipelines-<PoolName>-<uuid>``."""
+    if Token.is_unresolved(pool_id):
+        return
+    prefix = f"{pool_rules.POOL_ID_PREFIX}-"
+    if pool_name is not None and not Token.is_unresolved(pool_name):
+        prefix = f"{prefix}{pool_name}-"
+    if not pool_id.startswith(prefix) or len(pool_id) == len(prefix):
+        raise _invalid(
+            path,
+            "pool_id",
+            pool_rules.quote(pool_id),
+            f"a PoolId starts with {prefix!r} "
+            f"(the service's format: {pool_rules.POOL_ID_PREFIX}-<PoolName>-<uuid>)",
         )
