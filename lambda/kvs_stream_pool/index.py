@@ -18,8 +18,14 @@ from botocore.config import Config
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED
 
-from . import lifecycle
-from .properties import InvalidPropertiesError, parse_properties, shorten, wait_timeout_of
+from . import lifecycle, service_role
+from .properties import (
+    InvalidPropertiesError,
+    delete_streams_of,
+    parse_properties,
+    shorten,
+    wait_timeout_of,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
@@ -50,6 +56,18 @@ def pool_client() -> ChimeSDKMediaPipelinesClient:
     offline emulator is reached; nothing here knows about it.
     """
     return boto3.client("chime-sdk-media-pipelines", config=CLIENT_CONFIG)
+
+
+@functools.cache
+def iam_client() -> Any:
+    """For the pools' service-linked role; boto3 reads AWS_ENDPOINT_URL_IAM like any endpoint."""
+    return boto3.client("iam", config=CLIENT_CONFIG)
+
+
+@functools.cache
+def stream_client(region: str) -> Any:
+    """Kinesis Video Streams in the pool's stream Region (AWS_ENDPOINT_URL_KINESIS_VIDEO honoured)."""
+    return boto3.client("kinesisvideo", region_name=region, config=CLIENT_CONFIG)
 
 
 class _SingleResponseResource(CfnResource):
@@ -163,9 +181,21 @@ def _short_reason(func: Callable[[dict[str, Any], Any], str]) -> Callable[[dict[
 @_short_reason
 def create(event: dict[str, Any], context: Any) -> str:
     spec = parse_properties(event.get("ResourceProperties"))
-    configuration = lifecycle.create_pool(
-        pool_client(), spec, _token(event), _budget(spec.wait_timeout_seconds, context), _report_physical_id
-    )
+    # On Create only: once the account has a pool, it has the role, and updates never need it.
+    role = service_role.ensure_service_linked_role(iam_client()) if spec.ensure_service_linked_role else None
+    try:
+        configuration = lifecycle.create_pool(
+            pool_client(),
+            spec,
+            _token(event),
+            _budget(spec.wait_timeout_seconds, context),
+            _report_physical_id,
+        )
+    except lifecycle.PoolError as error:
+        if role is None or role in (service_role.CREATED, service_role.ALREADY_EXISTS):
+            raise
+        # The role may be why the pool failed: say so, before the details that may get cut.
+        raise lifecycle.PoolError(f"service-linked role {role}; {error}") from error
     helper.Data.update(lifecycle.pool_data(configuration))
     return configuration["PoolArn"]
 
@@ -195,8 +225,10 @@ def update(event: dict[str, Any], context: Any) -> str:
 @_short_reason
 def delete(event: dict[str, Any], context: Any) -> str:
     physical_id = event["PhysicalResourceId"]
-    budget = _budget(wait_timeout_of(event.get("ResourceProperties")), context)
-    outcome = lifecycle.delete_pool(pool_client(), physical_id, budget)
+    properties = event.get("ResourceProperties")
+    budget = _budget(wait_timeout_of(properties), context)
+    streams = stream_client if delete_streams_of(properties) else None
+    outcome = lifecycle.delete_pool(pool_client(), physical_id, budget, streams)
     logger.info("Delete: %s", outcome)
     helper.Reason = shorten(outcome)
     return str(physical_id)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from . import pool_rules
+from . import pool_rules, streams
 from .properties import PoolSpec
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ DELETING = "DELETING"
 TOKEN_LENGTH = 64
 
 OnPhysicalId = Callable[[str], None]
+# A Kinesis Video Streams client for a Region (the pool's streams live in its stream Region).
+StreamClientFor = Callable[[str], Any]
 
 
 class PoolError(Exception):
@@ -126,8 +128,11 @@ def create_pool(
         response = client.create_media_pipeline_kinesis_video_stream_pool(**request)
     except ClientError as error:
         if _error_code(error) == "ConflictException":
+            if spec.adopt_existing:
+                return adopt_pool(client, spec, budget, on_physical_id)
             raise PoolError(
-                f"a pool named {spec.pool_name} already exists in region {_client_region(client)}"
+                f"a pool named {spec.pool_name} already exists in region {_client_region(client)} "
+                "(AdoptExisting would take it over)"
             ) from error
         raise PoolError(f"creating pool {spec.pool_name} failed: {_error_text(error)}") from error
     configuration = response["KinesisVideoStreamPoolConfiguration"]
@@ -139,6 +144,57 @@ def create_pool(
     if configuration.get("PoolStatus") == ACTIVE:
         return configuration
     return wait_until_active(client, arn, budget)
+
+
+def adopt_pool(
+    client: ChimeSDKMediaPipelinesClient, spec: PoolSpec, budget: Budget, on_physical_id: OnPhysicalId
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """Take over the existing pool named ``spec.pool_name``: bring its retention and tags to the
+    declared state, wait for ACTIVE, and only then report its ARN.
+
+    The ARN is reported last on purpose: a pool we failed to take over was never ours, so
+    CloudFormation's rollback must not delete it.
+    """
+    name = spec.pool_name
+    try:
+        current = _get_pool(client, name)
+    except ClientError as error:
+        raise PoolError(f"adopting pool {name} failed: {_error_text(error)}") from error
+    arn = current["PoolArn"]
+    current_region = current.get("StreamConfiguration", {}).get("Region")
+    if current_region != spec.stream_region:
+        raise PoolError(
+            f"cannot adopt pool {name}: its streams are in {current_region}, not "
+            f"{spec.stream_region} (StreamConfiguration.Region cannot change; pick another PoolName)"
+        )
+    status = current.get("PoolStatus")
+    if status == DELETING:
+        raise PoolError(f"cannot adopt pool {name}: it is being deleted")
+    logger.info("Adopting existing pool %s (status %s)", arn, status)
+    configuration = current if status == ACTIVE else wait_until_active(client, arn, budget)
+
+    current_retention = configuration.get("StreamConfiguration", {}).get("DataRetentionInHours")
+    if spec.data_retention_hours is not None and spec.data_retention_hours != current_retention:
+        logger.info(
+            "Updating retention of adopted pool %s from %s to %s hours",
+            arn,
+            current_retention,
+            spec.data_retention_hours,
+        )
+        client.update_media_pipeline_kinesis_video_stream_pool(
+            Identifier=arn, StreamConfiguration={"DataRetentionInHours": spec.data_retention_hours}
+        )
+        configuration = wait_until_active(client, arn, budget)
+
+    # The declared tags become the pool's tags: undeclared ones go (AWS-reserved keys are not ours).
+    live = {
+        key: value
+        for key, value in _live_tags(client, arn).items()
+        if not pool_rules.is_reserved_tag_key(key)
+    }
+    _apply_tag_difference(client, arn, live, spec.tag_map)
+    on_physical_id(arn)
+    return configuration
 
 
 def update_pool(
@@ -200,24 +256,53 @@ def update_pool(
     return configuration
 
 
-def delete_pool(client: ChimeSDKMediaPipelinesClient, physical_id: str, budget: Budget) -> str:
-    """Delete the pool and wait for it to go; return a sentence that says what happened."""
+def delete_pool(
+    client: ChimeSDKMediaPipelinesClient,
+    physical_id: str,
+    budget: Budget,
+    stream_client_for: StreamClientFor | None = None,
+) -> str:
+    """Delete the pool and wait for it to go; return a sentence that says what happened.
+
+    With ``stream_client_for``, the pool's Kinesis video streams are deleted too, but only once the
+    pool is completely gone (the service refuses earlier, and meetings may still use them).
+    """
     if not pool_rules.is_pool_arn(physical_id):
         return f"nothing to delete: {physical_id} is not a pool ARN (the create never made a pool)"
+    pool_id = stream_region = None
+    if stream_client_for is not None:
+        # The streams are found by PoolId, which only the pool itself can tell: read it first.
+        try:
+            current = _get_pool(client, physical_id)
+        except ClientError as error:
+            if _error_code(error) == "NotFoundException":
+                return f"pool {physical_id} was already gone; its streams were kept (its PoolId is unknown)"
+            raise PoolError(f"reading pool {physical_id} failed: {_error_text(error)}") from error
+        pool_id = current.get("PoolId")
+        stream_region = current.get("StreamConfiguration", {}).get("Region")
     logger.info("Deleting pool %s", physical_id)
+    status: str | None
     try:
         _delete_when_allowed(client, physical_id, budget)
     except ClientError as error:
-        if _error_code(error) == "NotFoundException":
+        if _error_code(error) != "NotFoundException":
+            raise PoolError(f"deleting pool {physical_id} failed: {_error_text(error)}") from error
+        if pool_id is None:
             return f"pool {physical_id} was already gone"
-        raise PoolError(f"deleting pool {physical_id} failed: {_error_text(error)}") from error
+        status = None  # gone between our Get and our Delete: its streams may go now
+    else:
+        status = _wait_until_gone(client, physical_id, budget)
 
-    status = _wait_until_gone(client, physical_id, budget)
     if status is None:
-        return f"deleted pool {physical_id}"
+        outcome = f"deleted pool {physical_id}"
+        if stream_client_for is not None and pool_id and stream_region:
+            outcome += "; " + streams.delete_pool_streams(stream_client_for(stream_region), pool_id)
+        return outcome
+    # The stream note comes before the explanation: a long Reason is cut at its end.
+    kept = "; its streams were kept until it is gone" if pool_id else ""
     return (
         f"deletion of pool {physical_id} requested; it is still {status} when this invocation's "
-        "wait ended (the service completes it once meetings using the pool end)"
+        f"wait ended{kept} (the service completes it once meetings using the pool end)"
     )
 
 

@@ -165,3 +165,20 @@ def wait_timeout_error(seconds: object) -> str | None:
     if not WAIT_TIMEOUT_MIN <= seconds <= WAIT_TIMEOUT_MAX:
         return f"{prop} must be from {WAIT_TIMEOUT_MIN} to {WAIT_TIMEOUT_MAX} seconds; got {seconds}"
     return None
+
+
+# The pools' service-linked role: Chime SDK Media Pipelines creates a pool's Kinesis video streams
+# through it. The handler makes sure it exists; the construct scopes the IAM permission to it.
+SERVICE_LINKED_ROLE_SERVICE = "mediapipelines.chime.amazonaws.com"
+SERVICE_LINKED_ROLE_NAME = "AWSServiceRoleForAmazonChimeSDKMediaPipelines"
+SERVICE_LINKED_ROLE_PATH = f"/aws-service-role/{SERVICE_LINKED_ROLE_SERVICE}/"
+
+# A PoolId is ``ChimeMediaPipelines-<PoolName>-<uuid>``, and the pool's Kinesis video streams are
+# named after it (``<PoolId>-...``), so the streams of ONE pool are those whose name starts with its
+# PoolId and a dash; the uuid keeps another pool whose name merely shares a prefix out.
+POOL_ID_PREFIX = "ChimeMediaPipelines"
+
+
+def pool_stream_prefix(pool_id: str) -> str:
+    """The name prefix of exactly this pool's streams."""
+    return f"{pool_id}-"

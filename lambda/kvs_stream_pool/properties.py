@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from . import pool_rules
 
 # What the construct sends (docs/architecture.md).
-TOP_LEVEL_PROPERTIES = ("PoolName", "StreamConfiguration", "Tags", "WaitTimeoutSeconds")
+TOP_LEVEL_PROPERTIES = (
+    "PoolName",
+    "StreamConfiguration",
+    "Tags",
+    "WaitTimeoutSeconds",
+    "EnsureServiceLinkedRole",
+    "AdoptExisting",
+    "DeleteStreamsOnDelete",
+)
+# The handler's switches. Absent means off: a template written before a switch existed keeps its
+# behaviour; the construct always sends all three, with its own defaults.
+SWITCH_PROPERTIES = ("EnsureServiceLinkedRole", "AdoptExisting", "DeleteStreamsOnDelete")
 STREAM_CONFIGURATION_PROPERTIES = ("Region", "DataRetentionInHours")
 # ServiceToken and ServiceTimeout are CloudFormation's own; it passes them through with the rest.
 _IGNORED_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -35,6 +46,12 @@ class PoolSpec:
     data_retention_hours: int | None
     tags: tuple[tuple[str, str], ...]
     wait_timeout_seconds: int
+    # On Create: make sure the pools' service-linked role exists first.
+    ensure_service_linked_role: bool = False
+    # On Create: take over a pool of the same name instead of failing.
+    adopt_existing: bool = False
+    # On Delete: once the pool is gone, delete its Kinesis video streams.
+    delete_streams_on_delete: bool = False
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -88,6 +105,7 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     region, retention = _parse_stream_configuration(props.get("StreamConfiguration"), problems)
     tags = _parse_tags(props.get("Tags"), problems)
     wait_timeout = _parse_wait_timeout(props.get("WaitTimeoutSeconds"), problems)
+    switches = {name: _parse_switch(props.get(name), name, problems) for name in SWITCH_PROPERTIES}
 
     # Unknown names last: they are the user's own text, possibly long, and must not push the known
     # properties' names out of a shortened Reason.
@@ -100,12 +118,46 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     if problems:
         raise InvalidPropertiesError(problems)
     assert isinstance(pool_name, str) and region is not None  # guaranteed by the checks above
-    return PoolSpec(pool_name, region, retention, tags, wait_timeout)
+    return PoolSpec(
+        pool_name,
+        region,
+        retention,
+        tags,
+        wait_timeout,
+        ensure_service_linked_role=switches["EnsureServiceLinkedRole"],
+        adopt_existing=switches["AdoptExisting"],
+        delete_streams_on_delete=switches["DeleteStreamsOnDelete"],
+    )
 
 
 def wait_timeout_of(properties: Mapping[str, object] | None) -> int:
     """The wait budget alone, for requests (Delete) that must not fail on other bad properties."""
     return _parse_wait_timeout((properties or {}).get("WaitTimeoutSeconds"), [])
+
+
+def delete_streams_of(properties: Mapping[str, object] | None) -> bool:
+    """Whether a Delete should also delete the pool's streams; an unreadable value means no, as
+    deleting data is never done on a guess."""
+    return _parse_switch((properties or {}).get("DeleteStreamsOnDelete"), "DeleteStreamsOnDelete", [])
+
+
+def parse_bool(value: object) -> bool | None:
+    """A bool given as a bool or as CloudFormation renders one ("true"/"false", any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _parse_switch(value: object, prop: str, problems: list[Problem]) -> bool:
+    if value is None:
+        return False
+    parsed = parse_bool(value)
+    if parsed is None:
+        problems.append((prop, f"{prop} must be true or false; got {pool_rules.quote(value)}"))
+        return False
+    return parsed
 
 
 def _parse_stream_configuration(value: object, problems: list[Problem]) -> tuple[str | None, int | None]:

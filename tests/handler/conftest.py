@@ -167,16 +167,21 @@ def cfn(
     caplog: pytest.LogCaptureFixture,
 ) -> Iterator[CloudFormation]:
     caplog.set_level(logging.INFO)
-    # The handler caches its client per process (as per Lambda container); each test has its own
-    # emulator on a new port, so start each test with a fresh client.
-    index.pool_client.cache_clear()
+    # The handler caches its clients per process (as per Lambda container); each test has its own
+    # emulator on a new port, so start each test with fresh clients.
+    _clear_client_caches()
     monkeypatch.setenv("SSL_CERT_FILE", response_server.ca_file)
     problems_before = len(response_server.problems)
     cloudformation = CloudFormation(response_server, chime_emulator)
     yield cloudformation
     assert response_server.problems[problems_before:] == []
     _assert_logs_hold_no_secrets(caplog.text, cloudformation, response_server)
-    index.pool_client.cache_clear()
+    _clear_client_caches()
+
+
+def _clear_client_caches() -> None:
+    for cached in (index.pool_client, index.iam_client, index.stream_client):
+        cached.cache_clear()
 
 
 def _assert_logs_hold_no_secrets(text: str, cloudformation: CloudFormation, server: ResponseServer) -> None:
