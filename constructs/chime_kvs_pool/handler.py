@@ -2,7 +2,8 @@
 
 Every pool in a stack shares this function, its role and its log group. The role's single inline
 policy allows exactly the Chime SDK Media Pipelines calls the handler makes, on any pool ARN of the
-stack's account and Region, so it never grows with the number of pools.
+stack's account in the stack's Region (and in each other control-plane Region that a pool's
+``api_region`` names), so it never grows with the number of pools.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ POOL_ACTIONS = (
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
+def pool_arns_in(stack: Stack, region: str) -> str:
+    """Every pool ARN of the stack's account in ``region``."""
+    return stack.format_arn(
+        service="chime",
+        region=region,
+        resource=pool_rules.POOL_ARN_RESOURCE,
+        resource_name="*",
+    )
+
+
 class PoolHandler(Construct):
     """The singleton handler function with its role, policy and log group.
 
@@ -60,18 +71,17 @@ class PoolHandler(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        pool_arns = stack.format_arn(
-            service="chime",
-            resource=pool_rules.POOL_ARN_RESOURCE,
-            resource_name="*",
+        # The control-plane Regions whose pools this function may manage: the stack's own, plus each
+        # distinct ``api_region`` a pool asks for (see allow_api_region).
+        self._api_regions: set[str] = {stack.region}
+        self._pool_statement = iam.PolicyStatement(
+            sid="ManageKinesisVideoStreamPools",
+            actions=list(POOL_ACTIONS),
+            resources=[pool_arns_in(stack, stack.region)],
         )
         policy = iam.PolicyDocument(
             statements=[
-                iam.PolicyStatement(
-                    sid="ManageKinesisVideoStreamPools",
-                    actions=list(POOL_ACTIONS),
-                    resources=[pool_arns],
-                ),
+                self._pool_statement,
                 iam.PolicyStatement(
                     sid="WriteOwnLogs",
                     actions=list(LOG_ACTIONS),
@@ -118,6 +128,18 @@ class PoolHandler(Construct):
                 f"Kinesis Video Stream pool handler; found a {type(existing).__name__} there"
             )
         return existing
+
+    def allow_api_region(self, region: str) -> None:
+        """Let the function manage pools whose API is called in ``region`` (a pool's ``api_region``).
+
+        One resource per distinct Region, not per pool: the policy stays the same size however many
+        pools share a Region, and a stack whose pools all use its own Region keeps a single ARN. A
+        wildcard Region would be simpler but would reach the pools of every Region in the account.
+        """
+        if region in self._api_regions:
+            return
+        self._api_regions.add(region)
+        self._pool_statement.add_resources(pool_arns_in(Stack.of(self), region))
 
     @property
     def service_token(self) -> str:

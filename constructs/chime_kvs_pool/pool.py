@@ -8,11 +8,13 @@ The pool is a CloudFormation custom resource served by the stack's singleton han
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import jsii
 from aws_cdk import (
+    Annotations,
+    ArnFormat,
     CustomResource,
     Duration,
     IResource,
@@ -23,7 +25,10 @@ from aws_cdk import (
     Stack,
     TagManager,
     TagType,
+    Token,
 )
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from constructs import Construct, IValidation
 
 from chime_kvs_pool import validation
@@ -38,9 +43,30 @@ DEFAULT_WAIT_TIMEOUT = Duration.seconds(pool_rules.WAIT_TIMEOUT_DEFAULT)
 # handler that never answers fails the deployment quickly.
 SERVICE_TIMEOUT_MARGIN = Duration.minutes(2)
 
+# What grant_read allows on the pool.
+POOL_READ_ACTIONS = (
+    "chime:GetMediaPipelineKinesisVideoStreamPool",
+    "chime:ListTagsForResource",
+)
+# What grant_stream_consumer allows on the pool's Kinesis video streams: find a stream's data
+# endpoint and read its media, live or archived.
+STREAM_CONSUMER_ACTIONS = (
+    "kinesisvideo:DescribeStream",
+    "kinesisvideo:GetDataEndpoint",
+    "kinesisvideo:GetMedia",
+    "kinesisvideo:ListFragments",
+    "kinesisvideo:GetMediaForFragmentList",
+)
+# The pool state change events, as the Chime SDK sends them to the default event bus of the pool's
+# (control-plane) Region, with the pool's ARN in ``detail.poolArn``.
+STATE_CHANGE_SOURCE = "aws.chime"
+STATE_CHANGE_DETAIL_TYPE = "Chime Media Pipeline Kinesis Video Pool State Change"
+EVENTS_REGION_WARNING = "chime-kvs-pool:events-region"
+OPT_IN_UNCHECKED_WARNING = "chime-kvs-pool:opt-in-region-unchecked"
+
 
 class IKinesisVideoStreamPool(IResource, Protocol):
-    """A Kinesis Video Stream pool, defined in this app or (later) imported by ARN.
+    """A Kinesis Video Stream pool, defined in this app or imported (``from_pool_arn`` and friends).
 
     A static interface (checked by mypy), as jsii interfaces cannot be declared from Python: code
     that accepts any pool should take an ``IKinesisVideoStreamPool``.
@@ -56,9 +82,42 @@ class IKinesisVideoStreamPool(IResource, Protocol):
         """The pool's name. @attribute"""
         ...
 
+    @property
+    def pool_id(self) -> str | None:
+        """The pool's id (``ChimeMediaPipelines-<PoolName>-<uuid>``); None when imported without it."""
+        ...
+
+    @property
+    def stream_region(self) -> str:
+        """The Region of the pool's Kinesis video streams. @attribute"""
+        ...
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow ``actions`` (``chime:...``) on this pool only."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow reading this pool's configuration and tags."""
+        ...
+
+    def grant_stream_consumer(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow reading media from this pool's Kinesis video streams."""
+        ...
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this pool's state change events."""
+        ...
+
 
 class KinesisVideoStreamPoolBase(Resource):
-    """What owned and imported pools share; grants and events will build on ``pool_arn``."""
+    """What owned and imported pools share: grants and events, all scoped to this one pool."""
 
     @property
     @abc.abstractmethod
@@ -67,6 +126,141 @@ class KinesisVideoStreamPoolBase(Resource):
     @property
     @abc.abstractmethod
     def pool_name(self) -> str: ...
+
+    @property
+    @abc.abstractmethod
+    def pool_id(self) -> str | None: ...
+
+    @property
+    @abc.abstractmethod
+    def stream_region(self) -> str: ...
+
+    @property
+    @abc.abstractmethod
+    def api_region(self) -> str:
+        """The Region of the pool's control-plane API: its ARN's Region, where its events arrive."""
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow ``actions`` (for example ``chime:UpdateMediaPipelineKinesisVideoStreamPool``) on this
+        pool's ARN only. At least one action is required: an empty grant is always a mistake."""
+        if not actions:
+            raise ValueError(
+                f"{self.node.path}: grant() needs at least one action, such as {POOL_READ_ACTIONS[0]!r}"
+            )
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.pool_arn]
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``GetMediaPipelineKinesisVideoStreamPool`` and ``ListTagsForResource`` on this pool."""
+        return self.grant(grantee, *POOL_READ_ACTIONS)
+
+    def grant_stream_consumer(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow reading media from this pool's Kinesis video streams, and no other pool's.
+
+        The pool's streams are created by the service and named after its PoolId
+        (``<PoolId>-...``, in the stream Region); the PoolId ends in a uuid, so the grant's
+        ``stream/<PoolId>-*/*`` pattern cannot reach another pool's streams. A pool imported without
+        its PoolId is refused rather than granted on a name prefix that other pools could share.
+        """
+        pool_id = self.pool_id
+        if pool_id is None:
+            raise ValueError(
+                f"{self.node.path}: grant_stream_consumer needs the pool's PoolId, which an ARN or a "
+                "name does not carry; import the pool with KinesisVideoStreamPool.from_pool_attributes"
+                "(..., pool_id=...) (a pool name prefix would also match other pools' streams)"
+            )
+        stream_arns = Stack.of(self).format_arn(
+            service="kinesisvideo",
+            region=self.stream_region,
+            account=self.env.account,
+            resource="stream",
+            resource_name=f"{pool_rules.pool_stream_prefix(pool_id)}*/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(STREAM_CONSUMER_ACTIONS), resource_arns=[stream_arns]
+        )
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule (on the default bus) matching this pool's state change events.
+
+        :param construct_id: the rule's construct id, under this pool.
+        :param target: where matched events go. Default: none; add targets to the returned rule.
+        :param description: the rule's description. Default: one naming the pool.
+        :param rule_name: the rule's physical name. Default: generated by CloudFormation.
+        """
+        rule = events.Rule(
+            self,
+            construct_id,
+            description=description or f"State changes of the Kinesis Video Stream pool {self.node.path}",
+            rule_name=rule_name,
+            event_pattern=events.EventPattern(
+                source=[STATE_CHANGE_SOURCE],
+                detail_type=[STATE_CHANGE_DETAIL_TYPE],
+                detail={"poolArn": [self.pool_arn]},
+            ),
+        )
+        if target is not None:
+            rule.add_target(target)
+        stack_region = Stack.of(self).region
+        api_region = self.api_region
+        known = not Token.is_unresolved(api_region) and not Token.is_unresolved(stack_region)
+        if known and api_region != stack_region:
+            Annotations.of(rule).add_warning_v2(
+                EVENTS_REGION_WARNING,
+                f"the pool's events arrive in {api_region} (its API Region), but this rule is in "
+                f"{stack_region}: it will match nothing unless the events are forwarded here",
+            )
+        return rule
+
+
+class _ImportedKinesisVideoStreamPool(KinesisVideoStreamPoolBase):
+    """A pool defined outside this app; its account and Region are those of its ARN."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pool_arn: str,
+        pool_name: str,
+        pool_id: str | None,
+        stream_region: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id, environment_from_arn=pool_arn)
+        self._pool_arn = pool_arn
+        self._pool_name = pool_name
+        self._pool_id = pool_id
+        self._stream_region = stream_region
+
+    @property
+    def pool_arn(self) -> str:
+        return self._pool_arn
+
+    @property
+    def pool_name(self) -> str:
+        return self._pool_name
+
+    @property
+    def pool_id(self) -> str | None:
+        return self._pool_id
+
+    @property
+    def api_region(self) -> str:
+        return self.env.region
+
+    @property
+    def stream_region(self) -> str:
+        """The stream Region given at import; default: the pool's ARN Region."""
+        return self._stream_region if self._stream_region is not None else self.env.region
 
 
 @jsii.implements(IValidation)
@@ -113,6 +307,8 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
         wait_timeout: Duration | None = None,
+        api_region: str | None = None,
+        meeting_media_regions: Sequence[str] | None = None,
     ) -> None:
         """Define a pool.
 
@@ -129,6 +325,11 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             ``RETAIN`` keeps it. Default: ``RemovalPolicy.DESTROY``.
         :param wait_timeout: how long one handler invocation waits for the pool to become ACTIVE or
             to disappear, 1 second to 14 minutes. Default: 5 minutes.
+        :param api_region: the Region whose Chime SDK Media Pipelines API manages the pool (its ARN's
+            Region), for a stack in a Region without that API. Default: the stack's Region.
+        :param meeting_media_regions: the MediaRegions of the meetings that will use the pool. If one
+            is an opt-in Region, the stream Region must be that same Region (checked at synthesis).
+            Default: not checked.
         """
         # The path the pool will have, for error messages raised before it joins the tree.
         path = f"{scope.node.path}/{construct_id}".lstrip("/")
@@ -136,6 +337,12 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             validation.check_pool_name(path, pool_name)
         if stream_region is not None:
             validation.check_stream_region(path, stream_region)
+        if api_region is not None:
+            validation.check_api_region(path, api_region)
+        region = stream_region if stream_region is not None else Stack.of(scope).region
+        opt_in_checked = validation.check_stream_region_for_meetings(
+            path, region, meeting_media_regions or ()
+        )
         retention_hours = (
             validation.retention_hours(path, data_retention) if data_retention is not None else None
         )
@@ -151,26 +358,108 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         self.node.add_validation(_MergedTagsValidation(self))
 
         name = pool_name if pool_name is not None else self._generated_pool_name()
-        region = stream_region if stream_region is not None else Stack.of(self).region
+        if not opt_in_checked:
+            Annotations.of(self).add_warning_v2(
+                OPT_IN_UNCHECKED_WARNING,
+                "meeting_media_regions holds an opt-in Region, whose meetings need the streams in that "
+                "same Region, but the stream Region is only known at deployment; set stream_region",
+            )
+        self._api_region = api_region if api_region is not None else Stack.of(self).region
 
         stream_configuration: dict[str, Any] = {"Region": region}
         if retention_hours is not None:
             stream_configuration["DataRetentionInHours"] = retention_hours
 
         self._handler = PoolHandler.of(self)
+        properties: dict[str, Any] = {
+            "PoolName": name,
+            "StreamConfiguration": stream_configuration,
+            "Tags": RenderedTags(self._tags),
+            "WaitTimeoutSeconds": wait_seconds,
+        }
+        if api_region is not None:
+            # Sent only when given, so that templates without it are unchanged.
+            properties["ApiRegion"] = api_region
+            self._handler.allow_api_region(api_region)
         self._resource = CustomResource(
             self,
             "Resource",
             service_token=self._handler.service_token,
             resource_type=RESOURCE_TYPE,
-            properties={
-                "PoolName": name,
-                "StreamConfiguration": stream_configuration,
-                "Tags": RenderedTags(self._tags),
-                "WaitTimeoutSeconds": wait_seconds,
-            },
+            properties=properties,
             removal_policy=policy,
             service_timeout=Duration.seconds(wait_seconds + SERVICE_TIMEOUT_MARGIN.to_seconds()),
+        )
+
+    @staticmethod
+    def from_pool_arn(scope: Construct, construct_id: str, pool_arn: str) -> IKinesisVideoStreamPool:
+        """Import a pool by ARN (a literal, checked now, or a token such as an ``Fn.import_value``).
+
+        The PoolId is not part of the ARN: use :meth:`from_pool_attributes` to ``grant_stream_consumer``.
+        """
+        return KinesisVideoStreamPool.from_pool_attributes(scope, construct_id, pool_arn=pool_arn)
+
+    @staticmethod
+    def from_pool_name(scope: Construct, construct_id: str, pool_name: str) -> IKinesisVideoStreamPool:
+        """Import a pool of the scope's stack account and Region by name."""
+        return KinesisVideoStreamPool.from_pool_attributes(scope, construct_id, pool_name=pool_name)
+
+    @staticmethod
+    def from_pool_attributes(
+        scope: Construct,
+        construct_id: str,
+        *,
+        pool_arn: str | None = None,
+        pool_name: str | None = None,
+        pool_id: str | None = None,
+        stream_region: str | None = None,
+    ) -> IKinesisVideoStreamPool:
+        """Import a pool from what is known of it.
+
+        :param pool_arn: the pool's ARN. Default: built from ``pool_name`` in the stack's account and
+            Region. One of ``pool_arn`` and ``pool_name`` is required.
+        :param pool_name: the pool's name. Default: the last part of ``pool_arn``.
+        :param pool_id: the pool's PoolId (``ChimeMediaPipelines-<PoolName>-<uuid>``), needed by
+            ``grant_stream_consumer``. Default: unknown.
+        :param stream_region: the Region of the pool's streams. Default: the ARN's Region.
+        """
+        path = f"{scope.node.path}/{construct_id}".lstrip("/")
+        if pool_arn is None and pool_name is None:
+            raise ValueError(f"{path}: importing a pool needs pool_arn or pool_name")
+        if pool_name is not None:
+            validation.check_pool_name(path, pool_name)
+        if stream_region is not None:
+            validation.check_stream_region(path, stream_region)
+        stack = Stack.of(scope)
+        if pool_arn is None:
+            assert pool_name is not None
+            pool_arn = stack.format_arn(
+                service="chime", resource=pool_rules.POOL_ARN_RESOURCE, resource_name=pool_name
+            )
+        else:
+            validation.check_pool_arn(path, pool_arn)
+            name_in_arn = stack.split_arn(pool_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
+            assert name_in_arn is not None  # a pool ARN always has one (checked above, or a token)
+            if pool_name is None:
+                pool_name = name_in_arn
+            elif (
+                not Token.is_unresolved(pool_arn)
+                and not Token.is_unresolved(pool_name)
+                and pool_name != name_in_arn
+            ):
+                raise ValueError(
+                    f"{path}: pool_name {pool_rules.quote(pool_name)} differs from the name in "
+                    f"pool_arn {pool_rules.quote(name_in_arn)}; give one of them, or matching ones"
+                )
+        if pool_id is not None:
+            validation.check_pool_id(path, pool_id, pool_name)
+        return _ImportedKinesisVideoStreamPool(
+            scope,
+            construct_id,
+            pool_arn=pool_arn,
+            pool_name=pool_name,
+            pool_id=pool_id,
+            stream_region=stream_region,
         )
 
     def _generated_pool_name(self) -> str:
@@ -231,6 +520,11 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
     def stream_region(self) -> str:
         """The Region of the pool's streams. @attribute"""
         return self._resource.get_att_string("StreamRegion")
+
+    @property
+    def api_region(self) -> str:
+        """The Region of the pool's control-plane API (``api_region``, default the stack's Region)."""
+        return self._api_region
 
     @property
     def data_retention_in_hours(self) -> str:
