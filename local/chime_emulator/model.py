@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from kvs_stream_pool.pool_rules import RESERVED_TAG_PREFIX, is_reserved_tag_key
-
 from local.chime_emulator.faults import FaultPlan
 from local.chime_emulator.service_model import service_model
 
@@ -171,7 +170,9 @@ class ChimeEmulator:
         self._tokens: dict[tuple[str, str], tuple[str, str]] = {}  # (region, token) -> (request, ARN)
         self._held: set[str] = set()  # names or ARNs whose deletion waits for release
         self._fail_on_create: dict[str, str] = {}  # pool name -> failure reason
-        self._denied_keys: set[str] = set()
+        self._denied: set[tuple[str, str | None]] = set()  # (access key, operation or None: all)
+        # The most streams one ListStreams page holds when the caller sets no MaxResults.
+        self.stream_page_size = DEFAULT_STREAM_PAGE_SIZE
         self._sequence = 0
         self._log: list[RequestRecord] = []
         self._streams: dict[str, Stream] = {}  # by ARN
@@ -347,7 +348,7 @@ class ChimeEmulator:
             prefix = condition.get("ComparisonValue", "")
             after = params.get("NextToken")
             start = _decode_stream_token(after) if after else ""
-            limit = params.get("MaxResults") or DEFAULT_STREAM_PAGE_SIZE
+            limit = min(params.get("MaxResults") or self.stream_page_size, self.stream_page_size)
             # Name order, as KVS lists: a page token is the last name served.
             names = sorted(
                 stream.name
@@ -471,14 +472,17 @@ class ChimeEmulator:
         with self._lock:
             self._fail_on_create[name] = reason
 
-    def deny_access_key(self, access_key_id: str) -> None:
-        """Requests signed with this key get ``ForbiddenException`` (a principal lacking permission)."""
+    def deny_access_key(self, access_key_id: str, operation: str | None = None) -> None:
+        """Requests signed with this key (for one operation, or all) get the service's access-denied
+        error (``ForbiddenException`` from the pool API): a principal lacking that permission."""
         with self._lock:
-            self._denied_keys.add(access_key_id)
+            self._denied.add((access_key_id, operation))
 
-    def is_denied(self, access_key_id: str | None) -> bool:
+    def is_denied(self, access_key_id: str | None, operation: str | None = None) -> bool:
         with self._lock:
-            return access_key_id in self._denied_keys
+            return access_key_id is not None and bool(
+                {(access_key_id, None), (access_key_id, operation)} & self._denied
+            )
 
     def leftover_pools(self) -> list[dict[str, Any]]:
         """Every pool still present in any region and any status, for leak accounting."""

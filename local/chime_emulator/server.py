@@ -156,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._reply_error(operation_name, params, region, unsigned)
             return
-        if backend.is_denied(access_key):
+        if backend.is_denied(access_key, operation_name):
             denied = ChimeError(
                 _FORBIDDEN[service.name],
                 f"The access key {access_key} is not allowed to call {operation_name}",

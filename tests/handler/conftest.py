@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from kvs_stream_pool import index
 
+from kvs_stream_pool import index
 from local.response_server import ResponseServer
 
 STACK_ID = (

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+
 from kvs_stream_pool import pool_rules
 
 from .conftest import CloudFormation, pool_properties

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from kvs_stream_pool import pool_rules
 from kvs_stream_pool.properties import (
     REASON_MAX,

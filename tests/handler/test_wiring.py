@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from crhelper import CfnResource
+
 from kvs_stream_pool import index
 
 
