@@ -1,0 +1,208 @@
+"""State change events, the control-plane Region (api_region) and the opt-in Region rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Annotations, Match, Template
+
+from chime_kvs_pool import KinesisVideoStreamPool
+from chime_kvs_pool.pool import EVENTS_REGION_WARNING, OPT_IN_UNCHECKED_WARNING, STATE_CHANGE_DETAIL_TYPE
+from chime_kvs_pool.regions import OPT_IN_REGIONS, is_opt_in_region, required_stream_region
+from kvs_stream_pool import pool_rules
+from tests.unit.conftest import new_stack, only_pool
+
+ACCOUNT = "111122223333"
+
+
+def env_stack(region: str = "us-east-1") -> cdk.Stack:
+    return new_stack(env=cdk.Environment(account=ACCOUNT, region=region))
+
+
+def handler_pool_resources(template: Template) -> list[Any]:
+    (role,) = template.find_resources(
+        "AWS::IAM::Role",
+        {
+            "Properties": {
+                "Description": "Manages the stack's Chime SDK Media Pipelines Kinesis Video Stream pools"
+            }
+        },
+    ).values()
+    (statement,) = [
+        s
+        for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "ManageKinesisVideoStreamPools"
+    ]
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+def chime_region_of(arn: Any) -> str:
+    """The Region part of a rendered pool ARN pattern (a Fn::Join of the partition and a literal)."""
+    text = arn["Fn::Join"][1][2]
+    return str(text.split(":")[2])
+
+
+# ----- events -----
+
+
+def test_on_state_change_matches_this_pools_events_only() -> None:
+    stack = env_stack()
+    pool = KinesisVideoStreamPool(stack, "Pool")
+    KinesisVideoStreamPool(stack, "OtherPool")
+    topic = sns.Topic(stack, "Topic")
+    pool.on_state_change("StateChange", target=targets.SnsTopic(topic))
+    template = Template.from_stack(stack)
+    pool_id = next(
+        logical_id
+        for logical_id, resource in template.find_resources("Custom::ChimeKinesisVideoStreamPool").items()
+        if "OtherPool" not in logical_id
+    )
+    (rule,) = template.find_resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.chime"],
+        "detail-type": [STATE_CHANGE_DETAIL_TYPE],
+        "detail": {"poolArn": [{"Ref": pool_id}]},
+    }
+    assert rule["Properties"]["State"] == "ENABLED"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": next(iter(template.find_resources("AWS::SNS::Topic")))}
+
+
+def test_on_state_change_of_an_imported_pool_uses_its_literal_arn_and_takes_targets_later() -> None:
+    stack = env_stack()
+    arn = f"arn:aws:chime:us-east-1:{ACCOUNT}:media-pipeline-kinesis-video-stream-pool/shared"
+    pool = KinesisVideoStreamPool.from_pool_arn(stack, "Imported", arn)
+    rule = pool.on_state_change("Changes", rule_name="shared-pool-changes")
+    rule.add_target(targets.SnsTopic(sns.Topic(stack, "Topic")))
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": "shared-pool-changes",
+            "EventPattern": Match.object_like({"detail": {"poolArn": [arn]}}),
+            "Targets": Match.any_value(),
+        },
+    )
+    assert not Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp(EVENTS_REGION_WARNING)
+    )
+
+
+def test_a_rule_outside_the_pools_api_region_is_warned_about() -> None:
+    stack = env_stack("us-east-1")
+    pool = KinesisVideoStreamPool(stack, "Pool", api_region="eu-west-1")
+    pool.on_state_change("Changes")
+    Annotations.from_stack(stack).has_warning(
+        "/TestStack/Pool/Changes", Match.string_like_regexp(r"arrive in eu-west-1.*rule is in us-east-1")
+    )
+
+
+# ----- api_region -----
+
+
+def test_api_region_is_sent_to_the_handler_and_allowed_once_per_region() -> None:
+    stack = env_stack("us-east-1")
+    KinesisVideoStreamPool(stack, "A", api_region="eu-west-1")
+    KinesisVideoStreamPool(stack, "B", api_region="eu-west-1")
+    KinesisVideoStreamPool(stack, "C", api_region="us-west-2")
+    KinesisVideoStreamPool(stack, "D")
+    template = Template.from_stack(stack)
+    regions = sorted(chime_region_of(arn) for arn in handler_pool_resources(template))
+    assert regions == ["eu-west-1", "us-east-1", "us-west-2"]
+    sent = {
+        logical_id[:1]: resource["Properties"].get("ApiRegion")
+        for logical_id, resource in template.find_resources("Custom::ChimeKinesisVideoStreamPool").items()
+    }
+    assert sent == {"A": "eu-west-1", "B": "eu-west-1", "C": "us-west-2", "D": None}
+
+
+def test_without_api_region_the_template_keeps_the_stack_region_only() -> None:
+    stack = env_stack("us-east-1")
+    pool = KinesisVideoStreamPool(stack, "Pool")
+    template = Template.from_stack(stack)
+    assert "ApiRegion" not in only_pool(template)["Properties"]
+    assert [chime_region_of(arn) for arn in handler_pool_resources(template)] == ["us-east-1"]
+    assert pool.api_region == "us-east-1"
+
+
+def test_api_region_equal_to_the_stack_region_adds_no_resource() -> None:
+    stack = env_stack("us-east-1")
+    KinesisVideoStreamPool(stack, "Pool", api_region="us-east-1")
+    assert len(handler_pool_resources(Template.from_stack(stack))) == 1
+
+
+def test_an_invalid_api_region_is_refused_with_the_rule_message() -> None:
+    with pytest.raises(
+        ValueError, match=r"invalid api_region 'Europe': ApiRegion must be an AWS Region code"
+    ):
+        KinesisVideoStreamPool(env_stack(), "Pool", api_region="Europe")
+
+
+# ----- opt-in Regions -----
+
+
+def test_opt_in_meeting_region_needs_the_same_stream_region() -> None:
+    with pytest.raises(
+        ValueError, match=r"invalid stream_region 'us-east-1'.*opt-in Region af-south-1"
+    ) as error:
+        KinesisVideoStreamPool(
+            env_stack("us-east-1"), "Pool", meeting_media_regions=["us-west-2", "af-south-1"]
+        )
+    assert "stream_region='af-south-1'" in str(error.value)
+
+
+def test_opt_in_meeting_region_with_the_same_stream_region_is_accepted() -> None:
+    stack = env_stack("us-east-1")
+    KinesisVideoStreamPool(stack, "Pool", stream_region="af-south-1", meeting_media_regions=["af-south-1"])
+    assert (
+        only_pool(Template.from_stack(stack))["Properties"]["StreamConfiguration"]["Region"] == "af-south-1"
+    )
+
+
+def test_default_meeting_regions_can_use_streams_anywhere() -> None:
+    stack = env_stack("us-east-1")
+    KinesisVideoStreamPool(
+        stack, "Pool", stream_region="eu-south-1", meeting_media_regions=["ca-central-1", "eu-west-2"]
+    )
+    Template.from_stack(stack)
+
+
+def test_two_opt_in_meeting_regions_cannot_share_a_pool() -> None:
+    with pytest.raises(ValueError, match=r"af-south-1, me-south-1 .*one pool per opt-in Region"):
+        KinesisVideoStreamPool(
+            env_stack("af-south-1"), "Pool", meeting_media_regions=["me-south-1", "af-south-1"]
+        )
+
+
+def test_an_invalid_meeting_region_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"invalid meeting_media_regions 'mars'"):
+        KinesisVideoStreamPool(env_stack(), "Pool", meeting_media_regions=["mars"])
+
+
+def test_an_unknown_stream_region_is_warned_about_not_refused() -> None:
+    stack = new_stack()  # environment-agnostic: the stream Region is the deployment's
+    KinesisVideoStreamPool(stack, "Pool", meeting_media_regions=["il-central-1"])
+    Annotations.from_stack(stack).has_warning(
+        "/TestStack/Pool", Match.string_like_regexp(OPT_IN_UNCHECKED_WARNING)
+    )
+
+
+def test_opt_in_list_holds_region_codes_and_no_default_region() -> None:
+    for region in OPT_IN_REGIONS:
+        assert pool_rules.region_error(region) is None, region
+    for default_region in (
+        "us-east-1",
+        "us-west-2",
+        "eu-west-1",
+        "ap-northeast-3",
+        "ca-central-1",
+        "sa-east-1",
+    ):
+        assert not is_opt_in_region(default_region)
+    assert required_stream_region(["us-east-1", "ap-southeast-3"]) == "ap-southeast-3"
+    assert required_stream_region(["us-east-1"]) is None
