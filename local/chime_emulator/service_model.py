@@ -430,7 +430,7 @@ def parse_query_input(operation: OperationModel, form: Mapping[str, list[str]]) 
     if shape is None:
         return {}
     params: dict[str, Any] = {}
-    for name, member in shape.members.items():  # type: ignore[attr-defined]
+    for name, member in shape.members.items():
         wire_name = member.serialization.get("name", name)
         if member.type_name == "list":
             prefix = f"{wire_name}.member."

@@ -29,7 +29,8 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
-    return boto3.session.Session().client(
+    session: Any = boto3.session.Session()
+    return session.client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
@@ -258,7 +259,7 @@ def test_a_path_of_another_service_is_unknown_to_the_pool_api(chime_emulator: An
     request = AWSRequest(method="POST", url=chime_emulator.endpoint_url + "/listStreams", data=b"{}")
     SigV4Auth(Credentials("testing", "testing"), "chime", REGION).add_auth(request)
     prepared = urllib.request.Request(
-        request.url, data=b"{}", headers=dict(request.headers.items()), method="POST"
+        str(request.url), data=b"{}", headers=dict(request.headers.items()), method="POST"
     )
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(prepared, timeout=10)
