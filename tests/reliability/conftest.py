@@ -17,15 +17,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kvs_stream_pool import index
 from rel_cloudformation import OneResourceStack
 from rel_report import BAD_INPUT, MATRIX, SECRETS
 
+from kvs_stream_pool import index
 from local.chime_emulator.model import ChimeEmulator, RequestRecord
 from local.response_server import ResponseServer
 
-# Text that only an event or a presigned URL carries: a log line holding one logged too much.
-EVENT_MARKERS = ("X-Amz-Signature", "ResponseURL", "ResourceProperties")
+# Text that only an event (as a dict or JSON) or a presigned URL carries; plain names such as
+# "ResourceProperties" are not enough, as tracebacks quote the handler's source lines.
+EVENT_MARKERS = (
+    "X-Amz-Signature=",
+    "'ResponseURL': '",
+    '"ResponseURL": "',
+    "'ResourceProperties': {",
+    '"ResourceProperties": {',
+)
 _LEAKS_KEY = pytest.StashKey[list[str]]()
 
 
@@ -56,7 +63,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def secrets_in(text: str) -> list[str]:
     """What in ``text`` should never be logged: a known secret or a piece of a raw event."""
     found = [f"secret {secret[:6]}..." for secret in list(SECRETS) if secret in text]
-    found += [f"event marker {marker!r}" for marker in EVENT_MARKERS if marker in text]
+    for marker in EVENT_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            found.append(f"event marker {marker!r} in ...{text[max(0, at - 80) : at + 40]!r}")
     return found
 
 

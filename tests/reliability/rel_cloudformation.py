@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvs_stream_pool import index
-
 from local.response_server import ResponseServer
 
 STACK_ID = (

@@ -37,9 +37,8 @@ class FaultMatrix:
             lines.append(" | ".join([op.ljust(first), *row]))
         counts = self.counts()
         run = counts["pass"] + counts["FAIL"]
-        lines.append(
-            f"cells run: {run}, passed: {counts['pass']}, failed: {counts['FAIL']}, n/a: {counts[NOT_APPLICABLE]}"
-        )
+        passed, failed, skipped = counts["pass"], counts["FAIL"], counts[NOT_APPLICABLE]
+        lines.append(f"cells run: {run}, passed: {passed}, failed: {failed}, n/a: {skipped}")
         return lines
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import boto3
+
 import kvs_stream_pool
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,6 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
-from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
 from rel_synth import (
     as_list,
     demo_app_module,
@@ -23,6 +21,9 @@ from rel_synth import (
     substitute,
     template_of,
 )
+
+from chime_kvs_pool import KinesisVideoStreamPool
+from kvs_stream_pool import pool_rules
 
 POOL_ARN_RESOURCE = pool_rules.POOL_ARN_RESOURCE
 # The only acknowledged cdk-nag finding, on the only resource that has it (see docs/reliability.md):

@@ -1,0 +1,214 @@
+"""Bad input at run time: raw CloudFormation events, generated, against the real handler.
+
+Every case must end in exactly one response: FAILED with a Reason that names a broken property (and,
+when one property is broken, carries pool_rules' own message, limits included) and no mutating API
+call; or SUCCESS when the input is valid. Counts go to the end-of-run summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rel_cloudformation import OneResourceStack
+from rel_report import BAD_INPUT
+from rel_strategies import Case, malformed_physical_ids, resource_properties
+
+from kvs_stream_pool import index, pool_rules
+from local.chime_emulator import ChimeEmulator, EmulatorServer
+from local.response_server import ResponseServer
+
+MUTATING = frozenset(
+    {
+        "CreateMediaPipelineKinesisVideoStreamPool",
+        "UpdateMediaPipelineKinesisVideoStreamPool",
+        "DeleteMediaPipelineKinesisVideoStreamPool",
+        "TagResource",
+        "UntagResource",
+    }
+)
+REASON_MAX = 256  # what crhelper passes on untruncated; CloudFormation shows it in the console
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+BASE_NAME = "reliability-base-pool"
+
+
+class Harness:
+    """One emulator and one ResponseURL server for the whole module (hypothesis runs many cases)."""
+
+    def __init__(self, backend: ChimeEmulator, responses: ResponseServer) -> None:
+        self.backend = backend
+        self.stack = OneResourceStack(responses)
+        self.base_properties = {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler",
+            "PoolName": BASE_NAME,
+            "StreamConfiguration": {"Region": "us-east-1", "DataRetentionInHours": "24"},
+        }
+        created = self.send("Create", self.base_properties)
+        assert created["Status"] == "SUCCESS", created.get("Reason")
+        self.base_arn = str(created["PhysicalResourceId"])
+
+    def send(self, request_type: str, properties: Any, **kwargs: Any) -> dict[str, Any]:
+        event = self.stack.event(request_type, {}, **kwargs)
+        event["ResourceProperties"] = properties  # as generated, even when not an object
+        if properties is MISSING_PROPERTIES:
+            del event["ResourceProperties"]
+        exchange = self.stack.deliver(event)
+        assert len(exchange.responses) == 1, f"{len(exchange.responses)} responses to one request"
+        return exchange.responses[0]
+
+    def mutating_calls(self) -> list[str]:
+        return [r.operation for r in self.backend.request_log if r.operation in MUTATING]
+
+    def pools_except_base(self) -> list[dict[str, Any]]:
+        return [p for p in self.backend.leftover_pools() if p["PoolArn"] != self.base_arn]
+
+    def remove_strays(self) -> None:
+        """Delete pools a failed case left behind, so one failure cannot cascade into the next cases."""
+        for pool in self.pools_except_base():
+            self.delete(pool["PoolArn"])
+
+    def delete(self, physical_id: str) -> None:
+        response = self.send("Delete", {}, physical_id=physical_id)
+        assert response["Status"] == "SUCCESS", response.get("Reason")
+
+
+MISSING_PROPERTIES: Any = object()
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[Harness]:
+    backend = ChimeEmulator(account_id="123456789012")
+    with (
+        pytest.MonkeyPatch.context() as env,
+        EmulatorServer(backend, port=0) as server,
+        ResponseServer() as responses,
+    ):
+        env.setenv("AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES", server.endpoint_url)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.delenv("AWS_SESSION_TOKEN", raising=False)
+        env.delenv("AWS_PROFILE", raising=False)
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_REGION", "us-east-1")
+        env.setenv("SSL_CERT_FILE", responses.ca_file)
+        index.pool_client.cache_clear()
+        the_harness = Harness(backend, responses)
+        yield the_harness
+        the_harness.delete(the_harness.base_arn)
+        assert responses.problems == []
+        assert backend.leftover_pools() == [], "pools leaked by the bad-input cases"
+    index.pool_client.cache_clear()
+
+
+def check_failed(response: dict[str, Any], case: Case) -> None:
+    reason = str(response.get("Reason") or "")
+    assert response["Status"] == "FAILED", f"accepted invalid input: {[p.verdict for p in case.problems]}"
+    assert len(reason) <= REASON_MAX, f"Reason of {len(reason)} characters"
+    named = [p.verdict for p in case.problems if p.verdict and p.verdict in reason]
+    assert named, f"Reason {reason!r} names none of {[p.verdict for p in case.problems]}"
+    if len(case.problems) == 1 and case.problems[0].message is not None:
+        assert case.problems[0].message in reason, "the Reason differs from pool_rules' message"
+
+
+@SETTINGS
+@given(case=resource_properties())
+def test_create_with_generated_properties(harness: Harness, case: Case) -> None:
+    try:
+        harness.backend.clear_request_log()
+        response = harness.send("Create", case.properties)
+        if case.valid:
+            BAD_INPUT.record("Create", "SUCCESS")
+            assert response["Status"] == "SUCCESS", response.get("Reason")
+            assert pool_rules.is_pool_arn(response["PhysicalResourceId"])
+            harness.delete(response["PhysicalResourceId"])
+        else:
+            BAD_INPUT.record("Create", "FAILED")
+            check_failed(response, case)
+            assert harness.mutating_calls() == [], "a mutating call for invalid input"
+        assert harness.pools_except_base() == []
+    finally:
+        harness.remove_strays()
+
+
+@SETTINGS
+@given(case=resource_properties())
+def test_update_with_generated_properties(harness: Harness, case: Case) -> None:
+    try:
+        harness.backend.clear_request_log()
+        response = harness.send(
+            "Update", case.properties, physical_id=harness.base_arn, old_properties=harness.base_properties
+        )
+        properties = case.properties
+        stream = properties.get("StreamConfiguration") if isinstance(properties, dict) else None
+        same_name_new_region = (
+            case.valid
+            and properties.get("PoolName") == BASE_NAME
+            and isinstance(stream, dict)
+            and stream.get("Region") != "us-east-1"
+        )
+        if case.valid and not same_name_new_region:
+            BAD_INPUT.record("Update", "SUCCESS")
+            assert response["Status"] == "SUCCESS", response.get("Reason")
+            if (
+                response["PhysicalResourceId"] != harness.base_arn
+            ):  # a replacement: clean up as CloudFormation
+                harness.delete(response["PhysicalResourceId"])
+        else:
+            BAD_INPUT.record("Update", "FAILED")
+            if same_name_new_region:
+                assert response["Status"] == "FAILED" and "Region" in str(response.get("Reason"))
+            else:
+                check_failed(response, case)
+            assert harness.mutating_calls() == [], "a mutating call for invalid input"
+        assert harness.pools_except_base() == []
+    finally:
+        harness.remove_strays()
+
+
+@SETTINGS
+@given(physical_id=malformed_physical_ids(), case=resource_properties())
+def test_delete_of_a_malformed_physical_id_succeeds_without_a_call(
+    harness: Harness, physical_id: str, case: Case
+) -> None:
+    harness.backend.clear_request_log()
+    response = harness.send("Delete", case.properties, physical_id=physical_id)
+    BAD_INPUT.record("Delete (not a pool ARN)", response["Status"])
+    assert response["Status"] == "SUCCESS", response.get("Reason")
+    assert response["PhysicalResourceId"] == physical_id
+    assert harness.backend.request_log == [], "an API call for a PhysicalResourceId that is no pool"
+
+
+@SETTINGS
+@given(
+    request_type=st.one_of(
+        st.sampled_from(["create", "UPDATE", "Upsert", "", "Read", "Delete "]), st.text(max_size=10)
+    ).filter(lambda t: t not in ("Create", "Update", "Delete"))
+)
+def test_unknown_request_types_fail_with_a_reason_that_names_it(harness: Harness, request_type: str) -> None:
+    harness.backend.clear_request_log()
+    response = harness.send(request_type, harness.base_properties, physical_id=harness.base_arn)
+    BAD_INPUT.record("unknown RequestType", response["Status"])
+    assert response["Status"] == "FAILED"
+    assert "RequestType" in str(response.get("Reason")), response.get("Reason")
+    assert harness.mutating_calls() == []
+
+
+@pytest.mark.parametrize("properties", [MISSING_PROPERTIES, None, "PoolName=x", [], 42])
+def test_resource_properties_that_are_not_an_object(harness: Harness, properties: Any) -> None:
+    harness.backend.clear_request_log()
+    response = harness.send("Create", properties)
+    BAD_INPUT.record("ResourceProperties not an object", response["Status"])
+    assert response["Status"] == "FAILED"
+    assert "PoolName" in str(response.get("Reason")) or "ResourceProperties" in str(response.get("Reason"))
+    assert harness.mutating_calls() == []
