@@ -42,6 +42,11 @@ POOL_ACTIONS = (
     "chime:ListTagsForResource",
 )
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# A pool's streams (``delete_streams_on_delete``): ListStreams has no resource-level permission
+# (the Service Authorization Reference lists no resource type for it), so it is the policy's one
+# ``*``; DeleteStream is scoped to the streams the pools' service-linked role names.
+STREAM_LIST_ACTION = "kinesisvideo:ListStreams"
+STREAM_DELETE_ACTION = "kinesisvideo:DeleteStream"
 
 
 def pool_arns_in(stack: Stack, region: str) -> str:
@@ -79,7 +84,9 @@ class PoolHandler(Construct):
             actions=list(POOL_ACTIONS),
             resources=[pool_arns_in(stack, stack.region)],
         )
-        policy = iam.PolicyDocument(
+        # Optional permissions already in the policy (each added once, however many pools ask).
+        self._features: set[str] = set()
+        self._policy = policy = iam.PolicyDocument(
             statements=[
                 self._pool_statement,
                 iam.PolicyStatement(
@@ -140,6 +147,52 @@ class PoolHandler(Construct):
             return
         self._api_regions.add(region)
         self._pool_statement.add_resources(pool_arns_in(Stack.of(self), region))
+
+    def allow_service_linked_role_creation(self) -> None:
+        """Let the function create the pools' service-linked role, and no other role.
+
+        Added once for the whole stack (the policy does not grow per pool): the role's own ARN, and
+        a condition on the service it is linked to.
+        """
+        if "service-linked role" in self._features:
+            return
+        self._features.add("service-linked role")
+        stack = Stack.of(self)
+        role_arn = stack.format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name=(pool_rules.SERVICE_LINKED_ROLE_PATH + pool_rules.SERVICE_LINKED_ROLE_NAME).lstrip(
+                "/"
+            ),
+        )
+        self._policy.add_statements(
+            iam.PolicyStatement(
+                sid="CreatePoolsServiceLinkedRole",
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[role_arn],
+                conditions={"StringEquals": {"iam:AWSServiceName": pool_rules.SERVICE_LINKED_ROLE_SERVICE}},
+            )
+        )
+
+    def allow_stream_cleanup(self) -> None:
+        """Let the function list Kinesis video streams and delete the pools' streams (any Region:
+        a pool's streams live in its stream Region). Added once, only when a pool opts in."""
+        if "stream cleanup" in self._features:
+            return
+        self._features.add("stream cleanup")
+        pool_streams = Stack.of(self).format_arn(
+            service="kinesisvideo",
+            region="*",
+            resource="stream",
+            resource_name=f"{pool_rules.POOL_ID_PREFIX}-*/*",
+        )
+        self._policy.add_statements(
+            iam.PolicyStatement(sid="ListStreams", actions=[STREAM_LIST_ACTION], resources=["*"]),
+            iam.PolicyStatement(
+                sid="DeletePoolStreams", actions=[STREAM_DELETE_ACTION], resources=[pool_streams]
+            ),
+        )
 
     @property
     def service_token(self) -> str:
