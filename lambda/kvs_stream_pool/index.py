@@ -18,7 +18,7 @@ from botocore.config import Config
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED
 
-from . import lifecycle, service_role
+from . import lifecycle, pool_rules, service_role
 from .properties import (
     InvalidPropertiesError,
     delete_streams_of,
@@ -49,13 +49,19 @@ CLIENT_CONFIG = Config(
 
 
 @functools.cache
-def pool_client() -> ChimeSDKMediaPipelinesClient:
-    """One client per Lambda container, built on first use.
+def pool_client(region: str | None = None) -> ChimeSDKMediaPipelinesClient:
+    """One client per Lambda container and control-plane Region, built on first use.
 
-    boto3 reads the standard AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES variable, which is how the
-    offline emulator is reached; nothing here knows about it.
+    ``region`` is a pool's ApiRegion (None: the function's own Region). boto3 reads the standard
+    AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES variable, which is how the offline emulator is
+    reached; nothing here knows about it.
     """
-    return boto3.client("chime-sdk-media-pipelines", config=CLIENT_CONFIG)
+    return boto3.client("chime-sdk-media-pipelines", region_name=region, config=CLIENT_CONFIG)
+
+
+def region_of_pool(physical_id: object) -> str | None:
+    """The Region in a pool ARN (where its API lives); None for an id that is not a pool ARN."""
+    return str(physical_id).split(":")[3] if pool_rules.is_pool_arn(physical_id) else None
 
 
 @functools.cache
@@ -185,7 +191,7 @@ def create(event: dict[str, Any], context: Any) -> str:
     role = service_role.ensure_service_linked_role(iam_client()) if spec.ensure_service_linked_role else None
     try:
         configuration = lifecycle.create_pool(
-            pool_client(),
+            pool_client(spec.api_region),
             spec,
             _token(event),
             _budget(spec.wait_timeout_seconds, context),
@@ -208,8 +214,16 @@ def update(event: dict[str, Any], context: Any) -> str:
         old_spec = parse_properties(event.get("OldResourceProperties"))
     except InvalidPropertiesError:
         old_spec = None  # lifecycle then diffs against the pool's live state
+    # The pool lives where its ARN says; moving it to another API Region is not an in-place update.
+    pool_region = region_of_pool(event["PhysicalResourceId"])
+    api_region = new_spec.api_region or pool_client().meta.region_name
+    if pool_region is not None and pool_region != api_region:
+        raise lifecycle.PoolError(
+            f"ApiRegion cannot change from {pool_region} to {api_region}: the pool stays in the Region "
+            "whose API created it; define a new pool (another construct id) in the new Region instead"
+        )
     configuration = lifecycle.update_pool(
-        pool_client(),
+        pool_client(new_spec.api_region),
         event["PhysicalResourceId"],
         old_spec,
         new_spec,
@@ -228,7 +242,8 @@ def delete(event: dict[str, Any], context: Any) -> str:
     properties = event.get("ResourceProperties")
     budget = _budget(wait_timeout_of(properties), context)
     streams = stream_client if delete_streams_of(properties) else None
-    outcome = lifecycle.delete_pool(pool_client(), physical_id, budget, streams)
+    # The ARN's Region, not the properties': a Delete must reach the pool wherever it was created.
+    outcome = lifecycle.delete_pool(pool_client(region_of_pool(physical_id)), physical_id, budget, streams)
     logger.info("Delete: %s", outcome)
     helper.Reason = shorten(outcome)
     return str(physical_id)

@@ -22,6 +22,7 @@ TOP_LEVEL_PROPERTIES = (
     "EnsureServiceLinkedRole",
     "AdoptExisting",
     "DeleteStreamsOnDelete",
+    "ApiRegion",
 )
 # The handler's switches. Absent means off: a template written before a switch existed keeps its
 # behaviour; the construct always sends all three, with its own defaults.
@@ -52,6 +53,8 @@ class PoolSpec:
     adopt_existing: bool = False
     # On Delete: once the pool is gone, delete its Kinesis video streams.
     delete_streams_on_delete: bool = False
+    # The Region whose Chime SDK Media Pipelines API manages the pool; None: the function's own.
+    api_region: str | None = None
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -106,6 +109,9 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     tags = _parse_tags(props.get("Tags"), problems)
     wait_timeout = _parse_wait_timeout(props.get("WaitTimeoutSeconds"), problems)
     switches = {name: _parse_switch(props.get(name), name, problems) for name in SWITCH_PROPERTIES}
+    api_region = props.get("ApiRegion")
+    if api_region is not None:
+        _note(problems, "ApiRegion", pool_rules.region_error(api_region, "ApiRegion"))  # type: ignore[arg-type]
 
     # Unknown names last: they are the user's own text, possibly long, and must not push the known
     # properties' names out of a shortened Reason.
@@ -127,6 +133,7 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
         ensure_service_linked_role=switches["EnsureServiceLinkedRole"],
         adopt_existing=switches["AdoptExisting"],
         delete_streams_on_delete=switches["DeleteStreamsOnDelete"],
+        api_region=api_region if isinstance(api_region, str) else None,
     )
 
 
