@@ -309,6 +309,9 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         wait_timeout: Duration | None = None,
         api_region: str | None = None,
         meeting_media_regions: Sequence[str] | None = None,
+        ensure_service_linked_role: bool | None = None,
+        adopt_existing: bool | None = None,
+        delete_streams_on_delete: bool | None = None,
     ) -> None:
         """Define a pool.
 
@@ -330,6 +333,18 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         :param meeting_media_regions: the MediaRegions of the meetings that will use the pool. If one
             is an opt-in Region, the stream Region must be that same Region (checked at synthesis).
             Default: not checked.
+        :param ensure_service_linked_role: on creation, create the service-linked role
+            ``AWSServiceRoleForAmazonChimeSDKMediaPipelines`` if the account lacks it (first pool in
+            a fresh account); adds ``iam:CreateServiceLinkedRole`` on that role only to the handler.
+            Default: ``True``.
+        :param adopt_existing: on creation, take over a pool of the same name (and API Region)
+            instead of failing: its tags and retention are set to this declaration, and from then on
+            the stack owns it, so deleting the stack DELETES that pool (unless ``RemovalPolicy.RETAIN``).
+            Fails if its stream Region differs. Default: ``False``.
+        :param delete_streams_on_delete: when the pool is deleted, and only once it is completely
+            gone, also delete its Kinesis video streams (matched by its exact PoolId); adds
+            ``kinesisvideo:ListStreams`` and ``kinesisvideo:DeleteStream`` to the handler.
+            Default: ``False`` (the streams, and the media in them, outlive the pool).
         """
         # The path the pool will have, for error messages raised before it joins the tree.
         path = f"{scope.node.path}/{construct_id}".lstrip("/")
@@ -381,6 +396,15 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             # Sent only when given, so that templates without it are unchanged.
             properties["ApiRegion"] = api_region
             self._handler.allow_api_region(api_region)
+        # The handler's switches are always sent: an absent one means off to the handler.
+        ensure_role = ensure_service_linked_role is not False
+        properties["EnsureServiceLinkedRole"] = ensure_role
+        properties["AdoptExisting"] = bool(adopt_existing)
+        properties["DeleteStreamsOnDelete"] = bool(delete_streams_on_delete)
+        if ensure_role:
+            self._handler.allow_service_linked_role_creation()
+        if delete_streams_on_delete:
+            self._handler.allow_stream_cleanup()
         self._resource = CustomResource(
             self,
             "Resource",
