@@ -20,7 +20,7 @@ from kvs_stream_pool.properties import parse_properties
 from tests.unit.conftest import new_stack, only_pool, pool_resources
 
 SERVICE = "mediapipelines.chime.amazonaws.com"
-ROLE_ARN = {
+ROLE_ARN: dict[str, Any] = {
     "Fn::Join": [
         "",
         [
@@ -32,7 +32,7 @@ ROLE_ARN = {
         ],
     ]
 }
-POOL_STREAMS_ARN = {
+POOL_STREAMS_ARN: dict[str, Any] = {
     "Fn::Join": [
         "",
         [
