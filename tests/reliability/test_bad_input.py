@@ -212,3 +212,21 @@ def test_resource_properties_that_are_not_an_object(harness: Harness, properties
     assert response["Status"] == "FAILED"
     assert "PoolName" in str(response.get("Reason")) or "ResourceProperties" in str(response.get("Reason"))
     assert harness.mutating_calls() == []
+
+
+def test_a_tag_item_with_an_unknown_field_is_refused(harness: Harness) -> None:
+    # The native schema's tag items allow Key and Value only (additionalProperties: false).
+    properties = {
+        "PoolName": "reliability-extra-tag-field",
+        "StreamConfiguration": {"Region": "us-east-1"},
+        "Tags": [{"Key": "team", "Value": "media", "Extra": "x"}],
+    }
+    harness.backend.clear_request_log()
+    try:
+        response = harness.send("Create", properties)
+        assert response["Status"] == "FAILED" and "Tags" in str(response.get("Reason")), response.get(
+            "Reason"
+        )
+        assert harness.mutating_calls() == []
+    finally:
+        harness.remove_strays()
