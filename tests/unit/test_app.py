@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kvs_stream_pool import pool_rules
 
+from kvs_stream_pool import pool_rules
 from tests.unit.conftest import POOL_TYPE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ import aws_cdk as cdk
 import cfnlint.api
 import pytest
 from aws_cdk.assertions import Match, Template
+from constructs import Construct
+
 from chime_kvs_pool import KinesisVideoStreamPool, PoolHandler
 from chime_kvs_pool.bundling import copy_installed_distribution
-
-from constructs import Construct
 from tests.unit.conftest import POOL_TYPE, new_stack
 
 HANDLER_ACTIONS = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
+from constructs import Construct
+
 from chime_kvs_pool import KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
-
-from constructs import Construct
 from tests.unit.conftest import new_stack, only_pool, pool_resources
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+
 from chime_kvs_pool import IKinesisVideoStreamPool, KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
-
 from tests.unit.conftest import POOL_TYPE, new_stack, only_pool
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import botocore.session
 import pytest
+
 from kvs_stream_pool import pool_rules
 from kvs_stream_pool.pool_rules import PoolRuleError
 

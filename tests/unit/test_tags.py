@@ -5,10 +5,10 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from constructs import Construct
+
 from chime_kvs_pool import KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
-
-from constructs import Construct
 from tests.unit.conftest import new_stack, only_pool
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+
 from chime_kvs_pool import KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
-
 from tests.unit.conftest import new_stack
 
 
