@@ -36,7 +36,13 @@ bench: setup
 	$(PY) -m bench
 
 synth: setup
-	cdk synth --quiet
+	cdk synth --quiet --no-notices
+
+# The real-AWS integration test (integ/): needs credentials for a bootstrapped account, creates a
+# billable pool, and is never run by `make test` or CI (its template is synthesized and checked there).
+integ: setup
+	npx --yes @aws-cdk/integ-runner@2.197.10 --language python --directories integ \
+		--app "python {filePath}" --parallel-regions $${AWS_REGION:-us-east-1}
 
 clean:
 	rm -rf cdk.out .local-state .pytest_cache .mypy_cache .ruff_cache
