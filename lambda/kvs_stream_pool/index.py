@@ -123,6 +123,26 @@ class _SingleResponseResource(CfnResource):
         self._response_lock = threading.Lock()
         self._responded = False
 
+    def _poll_enabled(self) -> bool:
+        # crhelper looks up a poll function named after the RequestType, which raises an unhelpful
+        # AttributeError for an unknown type; this handler never polls.
+        return False
+
+    def _get_func(self) -> Callable[..., Any]:
+        """The function for the event's RequestType; an unknown type fails with a Reason naming it."""
+        request_type = self._event.get("RequestType")
+        functions = {"Create": self._create_func, "Update": self._update_func, "Delete": self._delete_func}
+        function = functions.get(str(request_type))
+        if function is not None:
+            return function
+
+        def unknown(event: dict[str, Any], context: Any) -> str:
+            raise ValueError(
+                f"unknown RequestType {shorten(repr(request_type), 40)} (expected Create, Update or Delete)"
+            )
+
+        return unknown
+
     def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
         with self._response_lock:
             self._responded = False

@@ -97,6 +97,9 @@ def parse_int(value: object) -> int | None:
 def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
     """Parse and validate; raise ``InvalidPropertiesError`` listing every problem found."""
     problems: list[Problem] = []
+    if properties is not None and not isinstance(properties, Mapping):
+        message = f"ResourceProperties must be an object; got {pool_rules.quote(properties)}"
+        raise InvalidPropertiesError([("ResourceProperties", message)])
     props: Mapping[str, object] = properties or {}
 
     pool_name = props.get("PoolName")
@@ -139,13 +142,18 @@ def parse_properties(properties: Mapping[str, object] | None) -> PoolSpec:
 
 def wait_timeout_of(properties: Mapping[str, object] | None) -> int:
     """The wait budget alone, for requests (Delete) that must not fail on other bad properties."""
-    return _parse_wait_timeout((properties or {}).get("WaitTimeoutSeconds"), [])
+    return _parse_wait_timeout(_mapping(properties).get("WaitTimeoutSeconds"), [])
 
 
 def delete_streams_of(properties: Mapping[str, object] | None) -> bool:
     """Whether a Delete should also delete the pool's streams; an unreadable value means no, as
     deleting data is never done on a guess."""
-    return _parse_switch((properties or {}).get("DeleteStreamsOnDelete"), "DeleteStreamsOnDelete", [])
+    return _parse_switch(_mapping(properties).get("DeleteStreamsOnDelete"), "DeleteStreamsOnDelete", [])
+
+
+def _mapping(properties: object) -> Mapping[str, object]:
+    """The properties, or none at all when they are not an object (a Delete must still succeed)."""
+    return properties if isinstance(properties, Mapping) else {}
 
 
 def parse_bool(value: object) -> bool | None:
@@ -208,6 +216,13 @@ def _parse_tags(value: object, problems: list[Problem]) -> tuple[tuple[str, str]
     for index, item in enumerate(value):
         if not isinstance(item, Mapping) or not isinstance(item.get("Key"), str):
             problems.append(("Tags", f"Tags[{index}] must be an object with a string Key and Value"))
+            return ()
+        extra = sorted(str(name) for name in set(item) - {"Key", "Value"})
+        if extra:
+            # The native resource's Tag allows Key and Value only; a typo must not pass silently.
+            problems.append(
+                ("Tags", f"Tags[{index}] has unknown members {', '.join(extra)} (allowed: Key, Value)")
+            )
             return ()
         tag_value = item.get("Value")
         if not isinstance(tag_value, str):

@@ -129,3 +129,17 @@ def test_cloudformations_own_properties_are_ignored() -> None:
     spec = parse_properties(pool_properties(ServiceTimeout="600"))
 
     assert spec.pool_name == "handler-test-pool"
+
+
+def test_a_tag_with_a_member_besides_key_and_value_is_refused() -> None:
+    properties = pool_properties()
+    properties["Tags"] = [{"Key": "team", "Value": "x", "Extra": "y"}]
+    with pytest.raises(InvalidPropertiesError, match=r"Tags\[0\] has unknown members Extra"):
+        parse_properties(properties)
+
+
+@pytest.mark.parametrize("properties", ["PoolName=x", 42, ["PoolName"]])
+def test_properties_that_are_not_an_object_are_refused_by_name(properties: Any) -> None:
+    with pytest.raises(InvalidPropertiesError, match="ResourceProperties must be an object"):
+        parse_properties(properties)
+    assert wait_timeout_of(properties) == pool_rules.WAIT_TIMEOUT_DEFAULT  # a Delete still proceeds

@@ -13,6 +13,8 @@ from crhelper import CfnResource
 
 from kvs_stream_pool import index
 
+from .conftest import CloudFormation, pool_properties
+
 
 def test_the_adapter_sets_every_attribute_crhelper_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     # AWS_SAM_LOCAL is crhelper's own way to skip its clients: good enough to list its attributes.
@@ -59,3 +61,10 @@ def test_importing_the_handler_creates_no_boto3_client() -> None:
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_an_unknown_request_type_fails_with_a_reason_naming_it(cfn: CloudFormation) -> None:
+    response = cfn.send(cfn.event("Rename", pool_properties(), physical_id="not-a-pool"))
+    assert response["Status"] == "FAILED"
+    assert "unknown RequestType 'Rename'" in response["Reason"]
+    assert cfn.calls() == []
