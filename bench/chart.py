@@ -30,6 +30,7 @@ def draw(results: list[WaitResult], path: Path) -> None:
     )
     overhead_axis.axhline(MAX_OVERHEAD_SECONDS, color="grey", linestyle=":", label="target (1 s)")
     overhead_axis.set_yscale("symlog", linthresh=1.0)
+    overhead_axis.set_ylim(bottom=0)
     overhead_axis.set_xlabel("D: seconds until the pool is ACTIVE")
     overhead_axis.set_ylabel("ACTIVE to SUCCESS (s)")
     overhead_axis.set_title("Overhead after ACTIVE")
