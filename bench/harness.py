@@ -9,7 +9,6 @@ template, its code from the synthesized asset folder, as CloudFormation would de
 from __future__ import annotations
 
 import time
-import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from local.chime_emulator import ChimeEmulator, EmulatorServer
+from local.events import custom_resource_event
 from local.lambda_runtime import FunctionConfig, LocalLambda
 from local.response_server import ResponseServer
 from local.template import load_stack
@@ -116,25 +116,19 @@ class HandlerBench:
         logical_id: str = "Pool",
     ) -> Answer:
         """Send one CloudFormation request through Lambda and wait (bounded) for its response."""
-        request_id = str(uuid.uuid4())
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "ResponseURL": self.responses.url_for(
-                request_id, stack_id=STACK_ID, logical_resource_id=logical_id
-            ),
-            "StackId": STACK_ID,
-            "RequestId": request_id,
-            "ResourceType": RESOURCE_TYPE,
-            "LogicalResourceId": logical_id,
-            "ResourceProperties": properties,
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_properties is not None:
-            event["OldResourceProperties"] = old_properties
+        event = custom_resource_event(
+            self.responses,
+            request_type,
+            properties,
+            stack_id=STACK_ID,
+            logical_id=logical_id,
+            resource_type=RESOURCE_TYPE,
+            physical_id=physical_id,
+            old_properties=old_properties,
+        )
         sent = time.time()
         self.local_lambda.invoke_async(event)
-        body = self.responses.wait_for(request_id, RESPONSE_TIMEOUT_SECONDS)
+        body = self.responses.wait_for(event["RequestId"], RESPONSE_TIMEOUT_SECONDS)
         arrived = time.time()
         if body is None:
             raise TimeoutError(f"no response to {request_type} within {RESPONSE_TIMEOUT_SECONDS:.0f} s")

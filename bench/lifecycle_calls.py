@@ -19,17 +19,9 @@ from bench.config import BenchConfig
 from bench.harness import HandlerBench, pool_properties
 from bench.measure import Progress
 from bench.results import Row
+from local.chime_emulator import MUTATING_POOL_OPERATIONS
 from local.lambda_runtime import FunctionConfig
 
-MUTATING = frozenset(
-    {
-        "CreateMediaPipelineKinesisVideoStreamPool",
-        "UpdateMediaPipelineKinesisVideoStreamPool",
-        "DeleteMediaPipelineKinesisVideoStreamPool",
-        "TagResource",
-        "UntagResource",
-    }
-)
 ASSET_LIMIT_BYTES = 100 * 1024
 # Peak memory must leave this share of the configured memory free.
 MEMORY_HEADROOM = 0.5
@@ -114,7 +106,7 @@ def run(config: BenchConfig, ours: FunctionConfig, progress: Progress) -> list[R
     out: list[Row] = []
     for step in STEPS:
         counted = calls[step.name]
-        mutating = sum(count for operation, count in counted.items() if operation in MUTATING)
+        mutating = sum(count for operation, count in counted.items() if operation in MUTATING_POOL_OPERATIONS)
         total = sum(counted.values())
         listing = ", ".join(f"{short_name(op)} x{count}" for op, count in sorted(counted.items()))
         progress.case("api calls", step.name, listing or "no calls")

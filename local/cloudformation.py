@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from local.events import custom_resource_event
 from local.lambda_runtime import FunctionConfig, LocalLambda
 from local.response_server import ResponseServer
 from local.template import (
@@ -471,22 +472,18 @@ class CloudFormationDriver:
             return CustomResourceOutcome(
                 request_id, "FAILED", physical_id, {}, f"ServiceToken {service_token} is not a function here"
             )
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "ServiceToken": service_token,
-            "ResponseURL": self.response_server.url_for(
-                request_id, stack_id=stack.stack_id, logical_resource_id=logical_id
-            ),
-            "StackId": stack.stack_id,
-            "RequestId": request_id,
-            "LogicalResourceId": logical_id,
-            "ResourceType": resource_type,
-            "ResourceProperties": properties,
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_properties is not None:
-            event["OldResourceProperties"] = old_properties
+        event = custom_resource_event(
+            self.response_server,
+            request_type,
+            properties,
+            stack_id=stack.stack_id,
+            logical_id=logical_id,
+            resource_type=resource_type,
+            physical_id=physical_id,
+            old_properties=old_properties,
+            request_id=request_id,
+            service_token=service_token,
+        )
         self.requests.append(event)
         function.invoke_async(event)  # InvocationType=Event: CloudFormation only waits for the PUT
         deadline = time.monotonic() + timeout

@@ -10,9 +10,11 @@ calls on their service-linked role (``AWS_ENDPOINT_URL_IAM``), routed by the Sig
 from local.chime_emulator.faults import FAULT_KINDS, Fault, FaultPlan
 from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord
 from local.chime_emulator.server import EmulatorServer
+from local.chime_emulator.service_model import MUTATING_POOL_OPERATIONS
 
 __all__ = [
     "FAULT_KINDS",
+    "MUTATING_POOL_OPERATIONS",
     "ChimeEmulator",
     "ChimeError",
     "EmulatorServer",

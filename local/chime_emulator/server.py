@@ -48,7 +48,6 @@ _FORBIDDEN = {
     sm.KINESIS_VIDEO.name: "AccessDeniedException",
     sm.IAM.name: "AccessDenied",
 }
-_READ_ONLY_PREFIXES = ("Get", "List", "Describe")
 
 
 class _EmulatorHTTPServer(ThreadingHTTPServer):
@@ -181,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
         status = int(operation.http.get("responseCode", 200))
         fault_kind = fault.kind if fault is not None else None
         self._log(operation_name, params, status, None, region, fault_kind)
-        if not operation_name.startswith(_READ_ONLY_PREFIXES) and self.server.on_change is not None:
+        if not operation_name.startswith(sm.READ_ONLY_PREFIXES) and self.server.on_change is not None:
             self.server.on_change()
         if fault is not None and fault.kind == "drop_after":
             self._drop()

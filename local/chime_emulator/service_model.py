@@ -45,6 +45,12 @@ POOL_OPERATIONS: tuple[str, ...] = (
 STREAM_OPERATIONS: tuple[str, ...] = ("ListStreams", "DescribeStream", "DeleteStream")
 # What the handler needs of IAM: make sure the pools' service-linked role exists.
 ROLE_OPERATIONS: tuple[str, ...] = ("CreateServiceLinkedRole", "GetRole")
+# An operation named so only reads: anything else changes state.
+READ_ONLY_PREFIXES: tuple[str, ...] = ("Get", "List", "Describe")
+# The pool operations that change a pool or its tags: what invalid input must never reach.
+MUTATING_POOL_OPERATIONS: frozenset[str] = frozenset(
+    operation for operation in POOL_OPERATIONS if not operation.startswith(READ_ONLY_PREFIXES)
+)
 
 # Errors some services return without modelling them (IAM's AccessDenied is not in its model).
 _UNMODELED_ERROR_STATUS = {"AccessDenied": 403, "AccessDeniedException": 403}

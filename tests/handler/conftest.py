@@ -8,8 +8,6 @@ checks after every test that the logs never showed a presigned URL, a ClientRequ
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,37 +15,18 @@ from typing import Any
 import pytest
 
 from kvs_stream_pool import index
+from local.chime_emulator import MUTATING_POOL_OPERATIONS
+from local.events import custom_resource_event
+from local.lambda_context import LambdaContext
 from local.response_server import ResponseServer
 
 STACK_ID = (
     "arn:aws:cloudformation:us-east-1:123456789012:stack/handler-test/5b6c3c70-7a6e-11ef-9c8b-0a1b2c3d4e5f"
 )
-SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:kvs-pool-handler-Singleton"
+FUNCTION_NAME = "kvs-pool-handler-Singleton"
+SERVICE_TOKEN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
 RESOURCE_TYPE = "Custom::ChimeKinesisVideoStreamPool"
-MUTATING = frozenset(
-    {
-        "CreateMediaPipelineKinesisVideoStreamPool",
-        "UpdateMediaPipelineKinesisVideoStreamPool",
-        "DeleteMediaPipelineKinesisVideoStreamPool",
-        "TagResource",
-        "UntagResource",
-    }
-)
 RESPONSE_WAIT_SECONDS = 30.0
-
-
-class LambdaContext:
-    """The parts of Lambda's context object the handler uses, with a real deadline."""
-
-    function_name = "kvs-pool-handler-Singleton"
-    memory_limit_in_mb = 256
-
-    def __init__(self, timeout_seconds: float) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def pool_properties(
@@ -94,29 +73,23 @@ class CloudFormation:
         request_id: str | None = None,
         logical_id: str = "Pool",
     ) -> dict[str, Any]:
-        request_id = request_id or str(uuid.uuid4())
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "ServiceToken": SERVICE_TOKEN,
-            "ResponseURL": self.responses.url_for(
-                request_id, stack_id=STACK_ID, logical_resource_id=logical_id
-            ),
-            "StackId": STACK_ID,
-            "RequestId": request_id,
-            "LogicalResourceId": logical_id,
-            "ResourceType": RESOURCE_TYPE,
-            "ResourceProperties": dict(properties),
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_properties is not None:
-            event["OldResourceProperties"] = dict(old_properties)
-        return event
+        return custom_resource_event(
+            self.responses,
+            request_type,
+            properties,
+            stack_id=STACK_ID,
+            logical_id=logical_id,
+            resource_type=RESOURCE_TYPE,
+            physical_id=physical_id,
+            old_properties=old_properties,
+            request_id=request_id,
+            service_token=SERVICE_TOKEN,
+        )
 
     def send(self, event: dict[str, Any], lambda_seconds: float = 60.0) -> dict[str, Any]:
         """Invoke the handler once and return the one response it sent."""
         self.events.append(event)
-        index.handler(event, LambdaContext(lambda_seconds))
+        index.handler(event, LambdaContext(lambda_seconds, function_name=FUNCTION_NAME))
         response = self.responses.wait_for(event["RequestId"], RESPONSE_WAIT_SECONDS)
         assert response is not None, "the handler sent no response"
         assert len(self.responses.responses(event["RequestId"])) == 1
@@ -146,7 +119,7 @@ class CloudFormation:
         return [record.operation for record in self.backend.request_log]
 
     def mutating_calls(self) -> list[str]:
-        return [name for name in self.calls() if name in MUTATING]
+        return [name for name in self.calls() if name in MUTATING_POOL_OPERATIONS]
 
     def forget_calls(self) -> None:
         self.backend.clear_request_log()
