@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from chime_kvs_pool import KinesisVideoStreamPool
-
 from constructs import Construct
+
+from chime_kvs_pool import KinesisVideoStreamPool
 
 STACK_NAME = "ChimeKvsPoolDemo"
 REMOVAL_POLICIES = {"destroy": cdk.RemovalPolicy.DESTROY, "retain": cdk.RemovalPolicy.RETAIN}

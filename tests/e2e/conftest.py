@@ -16,8 +16,8 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from chime_kvs_pool import KinesisVideoStreamPool
 
+from chime_kvs_pool import KinesisVideoStreamPool
 from local.chime_emulator import ChimeEmulator
 from local.cloudformation import StackEvent, StackRecord
 from local.offline import OfflineCloud
