@@ -25,10 +25,12 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
+
+from local.http_server import LoopbackHTTPServer
 
 _API_PREFIX = "/2018-06-01/runtime"
 # Lambda gives a new execution environment 10 s to initialise; a cold start here also pays for the
@@ -109,8 +111,7 @@ class RuntimeApiServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = LoopbackHTTPServer((host, port), _Handler)
         self.address = f"{host}:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="lambda-runtime-api", daemon=True

@@ -16,13 +16,15 @@ import ssl
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import trustme
+
+from local.http_server import LoopbackHTTPServer
 
 MAX_RESPONSE_BYTES = 4096
 REQUIRED_FIELDS = ("Status", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId")
@@ -67,8 +69,7 @@ class ResponseServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return  # the URL carries a signature: never log it
 
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = LoopbackHTTPServer((host, port), _Handler)
         self._httpd.socket = server_context.wrap_socket(self._httpd.socket, server_side=True)
         self.host = host
         self.port = self._httpd.server_address[1]
