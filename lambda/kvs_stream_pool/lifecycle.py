@@ -208,52 +208,102 @@ def update_pool(
 ) -> KinesisVideoStreamPoolConfigurationTypeDef:
     """Bring the pool in line with ``new_spec``; replace it when a create-only property changed.
 
-    ``old_spec`` is None when the previous properties cannot be parsed; the pool's live state is then
-    the baseline. Rollback updates (old and new swapped) go through the same path.
+    The difference is taken between the old and new properties, as CloudFormation's own resources
+    do, so an update costs its mutating calls plus one Get (for Data, and to see ACTIVE). When the
+    old properties cannot be parsed, the pool's live state is the baseline instead (one Get more).
+    Rollback updates (old and new swapped) go through the same path.
     """
     if not pool_rules.is_pool_arn(physical_id):
         logger.info("No pool behind physical id %s: creating one", physical_id)
         return create_pool(client, new_spec, token, budget, on_physical_id)
 
-    current = _get_pool(client, physical_id)
-    current_region = current.get("StreamConfiguration", {}).get("Region")
-    name_changed = current.get("PoolName") != new_spec.pool_name
-    region_changed = current_region != new_spec.stream_region
-    if region_changed and not name_changed:
-        raise PoolError(
-            f"StreamConfiguration.Region cannot change from {current_region} to "
-            f"{new_spec.stream_region} while PoolName stays {new_spec.pool_name}: the replacement "
-            "pool's name would collide with the existing pool. Change PoolName too."
-        )
-    if name_changed or region_changed:
-        logger.info("PoolName changed: replacing pool %s", physical_id)
+    if old_spec is None:
+        return _update_from_live_state(client, physical_id, new_spec, token, budget, on_physical_id)
+
+    if _is_replacement(old_spec.pool_name, old_spec.stream_region, new_spec):
+        logger.info("PoolName or stream Region changed: replacing pool %s", physical_id)
         return create_pool(client, new_spec, token, budget, on_physical_id)
 
     on_physical_id(physical_id)
-    configuration = current
-    if configuration.get("PoolStatus") != ACTIVE:
-        # A change made while the pool is CREATING or UPDATING would be refused with a conflict.
-        configuration = wait_until_active(client, physical_id, budget)
-    current_retention = configuration.get("StreamConfiguration", {}).get("DataRetentionInHours")
-    if new_spec.data_retention_hours is not None and new_spec.data_retention_hours != current_retention:
-        logger.info(
-            "Updating retention of %s from %s to %s hours",
-            physical_id,
-            current_retention,
-            new_spec.data_retention_hours,
-        )
-        client.update_media_pipeline_kinesis_video_stream_pool(
-            Identifier=physical_id,
-            StreamConfiguration={"DataRetentionInHours": new_spec.data_retention_hours},
-        )
-        configuration = wait_until_active(client, physical_id, budget)
+    _apply_tag_difference(client, physical_id, old_spec.tag_map, new_spec.tag_map)
+    new_retention = new_spec.data_retention_hours
+    if new_retention is not None and new_retention != old_spec.data_retention_hours:
+        _update_retention(client, physical_id, old_spec.data_retention_hours, new_retention, budget)
+        return wait_until_active(client, physical_id, budget)
+    return _get_active_pool(client, physical_id, budget)
 
-    old_tags = old_spec.tag_map if old_spec is not None else _live_tags(client, physical_id)
-    _apply_tag_difference(client, physical_id, old_tags, new_spec.tag_map)
 
-    if configuration.get("PoolStatus") != ACTIVE:
-        configuration = wait_until_active(client, physical_id, budget)
-    return configuration
+def _update_from_live_state(
+    client: ChimeSDKMediaPipelinesClient,
+    physical_id: str,
+    new_spec: PoolSpec,
+    token: str,
+    budget: Budget,
+    on_physical_id: OnPhysicalId,
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """``update_pool`` without usable old properties: the live pool and its tags are the baseline."""
+    current = _get_pool(client, physical_id)
+    current_region = current.get("StreamConfiguration", {}).get("Region")
+    if _is_replacement(current.get("PoolName"), current_region, new_spec):
+        logger.info("PoolName or stream Region changed: replacing pool %s", physical_id)
+        return create_pool(client, new_spec, token, budget, on_physical_id)
+
+    on_physical_id(physical_id)
+    _apply_tag_difference(client, physical_id, _live_tags(client, physical_id), new_spec.tag_map)
+    current_retention = current.get("StreamConfiguration", {}).get("DataRetentionInHours")
+    new_retention = new_spec.data_retention_hours
+    if new_retention is not None and new_retention != current_retention:
+        _update_retention(client, physical_id, current_retention, new_retention, budget)
+        return wait_until_active(client, physical_id, budget)
+    if current.get("PoolStatus") != ACTIVE:
+        return wait_until_active(client, physical_id, budget)
+    return current
+
+
+def _is_replacement(old_name: object, old_region: object, new_spec: PoolSpec) -> bool:
+    """Whether the create-only properties changed; same name in a new Region fails fast instead.
+
+    Replacing under the same name would collide with the existing pool, which CloudFormation only
+    deletes after the replacement exists; the service's own error would not say why.
+    """
+    name_changed = old_name != new_spec.pool_name
+    region_changed = old_region != new_spec.stream_region
+    if region_changed and not name_changed:
+        raise PoolError(
+            f"StreamConfiguration.Region cannot change from {old_region} to "
+            f"{new_spec.stream_region} while PoolName stays {new_spec.pool_name}: the replacement "
+            "pool's name would collide with the existing pool. Change PoolName too."
+        )
+    return name_changed or region_changed
+
+
+def _update_retention(
+    client: ChimeSDKMediaPipelinesClient, arn: str, old_hours: object, new_hours: int, budget: Budget
+) -> None:
+    """Change the retention; a pool still CREATING or UPDATING refuses with a conflict, retried."""
+    logger.info("Updating retention of %s from %s to %s hours", arn, old_hours, new_hours)
+    try:
+        _call_when_allowed(
+            lambda: client.update_media_pipeline_kinesis_video_stream_pool(
+                Identifier=arn, StreamConfiguration={"DataRetentionInHours": new_hours}
+            ),
+            arn,
+            budget,
+        )
+    except ClientError as error:
+        raise PoolError(f"updating pool {arn} failed: {_error_text(error)}") from error
+
+
+def _get_active_pool(
+    client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """One Get for the response's Data; if the pool is still changing, wait for ACTIVE."""
+    configuration = _get_pool(client, arn)
+    if configuration.get("PoolStatus") == ACTIVE:
+        return configuration
+    if configuration.get("PoolStatus") == FAILED:
+        raise PoolFailedError(f"pool {arn} is in status FAILED (reported by the service)")
+    return wait_until_active(client, arn, budget)
 
 
 def delete_pool(
@@ -341,16 +391,24 @@ def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Bud
 
 def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> None:
     """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts."""
+    _call_when_allowed(
+        lambda: client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn), arn, budget
+    )
+
+
+def _call_when_allowed(call: Callable[[], object], arn: str, budget: Budget) -> None:
+    """Make a mutating call, retrying a ConflictException (the pool is CREATING or UPDATING) with
+    the polling backoff while the budget lasts; any other error, or the last conflict, is raised."""
     delays = iter(_PollDelays(budget))
     while True:
         try:
-            client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
+            call()
             return
         except ClientError as error:
             delay = next(delays, None)
             if _error_code(error) != "ConflictException" or delay is None:
                 raise
-            logger.info("Pool %s is busy (%s); retrying the delete", arn, _error_text(error))
+            logger.info("Pool %s is busy (%s); retrying", arn, _error_text(error))
             budget.sleep(delay)
 
 

@@ -42,20 +42,70 @@ def test_an_unchanged_update_makes_no_mutating_call_and_returns_full_data(cfn: C
     assert cfn.calls() == [GET]
 
 
-def test_a_retention_change_updates_in_place_and_waits_for_active(cfn: CloudFormation) -> None:
-    old = pool_properties(retention="24")
+def test_a_retention_change_is_one_update_and_one_get(cfn: CloudFormation) -> None:
+    old = pool_properties(retention="24", tags={"team": "media"})
     arn = _created(cfn, old)
-    cfn.backend.update_delay = 0.3
 
-    response = cfn.update(arn, pool_properties(retention="48"), old)
+    response = cfn.update(arn, pool_properties(retention="48", tags={"team": "media"}), old)
 
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"] == arn
     assert response["Data"]["DataRetentionInHours"] == "48"
     assert response["Data"]["PoolStatus"] == "ACTIVE"
+    # The difference comes from OldResourceProperties: no read before the Update.
+    assert cfn.calls() == [UPDATE, GET]
     (update,) = cfn.backend.calls(UPDATE)
     assert update.params == {"Identifier": arn, "StreamConfiguration": {"DataRetentionInHours": 48}}
-    assert cfn.mutating_calls() == [UPDATE]
+
+
+def test_a_retention_change_waits_for_active(cfn: CloudFormation) -> None:
+    old = pool_properties(retention="24")
+    arn = _created(cfn, old)
+    cfn.backend.update_delay = 0.6
+
+    response = cfn.update(arn, pool_properties(retention="48"), old)
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["Data"]["PoolStatus"] == "ACTIVE"
+    assert response["Data"]["DataRetentionInHours"] == "48"
+    calls = cfn.calls()
+    assert calls[0] == UPDATE and len(calls) >= 3 and set(calls[1:]) == {GET}
+    assert [record.params["Identifier"] for record in cfn.backend.calls(GET)] == [arn] * (len(calls) - 1)
+
+
+def test_a_retention_change_on_a_busy_pool_retries_the_conflict(cfn: CloudFormation) -> None:
+    cfn.backend.create_delay = 0.6
+    created = cfn.emulator.client.create_media_pipeline_kinesis_video_stream_pool(
+        PoolName="busy", StreamConfiguration={"Region": "us-east-1", "DataRetentionInHours": 24}
+    )
+    arn = created["KinesisVideoStreamPoolConfiguration"]["PoolArn"]
+    cfn.forget_calls()
+
+    response = cfn.update(
+        arn, pool_properties("busy", retention="48"), pool_properties("busy", retention="24")
+    )
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["Data"]["DataRetentionInHours"] == "48"
+    updates = cfn.backend.calls(UPDATE)
+    assert updates[0].error == "ConflictException" and updates[-1].error is None
+    assert _live_pool(cfn, arn)["StreamConfiguration"]["DataRetentionInHours"] == 48
+
+
+def test_a_conflict_that_outlasts_the_budget_fails_the_update_by_name(cfn: CloudFormation) -> None:
+    cfn.backend.create_delay = 30.0
+    created = cfn.emulator.client.create_media_pipeline_kinesis_video_stream_pool(
+        PoolName="stuck", StreamConfiguration={"Region": "us-east-1", "DataRetentionInHours": 24}
+    )
+    arn = created["KinesisVideoStreamPoolConfiguration"]["PoolArn"]
+    old = pool_properties("stuck", retention="24")
+
+    response = cfn.update(arn, pool_properties("stuck", retention="48", WaitTimeoutSeconds="1"), old)
+
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] == arn
+    assert "updating pool" in response["Reason"] and "ConflictException" in response["Reason"]
+    assert cfn.backend.calls(UPDATE, succeeded=True) == []
 
 
 def test_a_tag_change_applies_only_the_difference(cfn: CloudFormation) -> None:
@@ -66,7 +116,7 @@ def test_a_tag_change_applies_only_the_difference(cfn: CloudFormation) -> None:
     response = cfn.update(arn, new, old)
 
     assert response["Status"] == "SUCCESS", response["Reason"]
-    assert cfn.mutating_calls() == ["UntagResource", "TagResource"]
+    assert cfn.calls() == ["UntagResource", "TagResource", GET]
     (untag,) = cfn.backend.calls("UntagResource")
     assert untag.params["TagKeys"] == ["drop"]
     (tag,) = cfn.backend.calls("TagResource")
@@ -84,7 +134,7 @@ def test_a_name_change_replaces_the_pool(cfn: CloudFormation) -> None:
     new_arn = response["PhysicalResourceId"]
     assert new_arn != old_arn and new_arn.endswith("/second-name")
     assert response["Data"]["PoolName"] == "second-name"
-    assert cfn.mutating_calls() == [CREATE]
+    assert cfn.calls()[0] == CREATE and cfn.mutating_calls() == [CREATE]
     # CloudFormation deletes the old pool once the stack update completes.
     assert cfn.delete(old_arn, old)["Status"] == "SUCCESS"
     assert [pool["PoolArn"] for pool in cfn.backend.leftover_pools()] == [new_arn]
@@ -111,7 +161,7 @@ def test_a_region_change_under_the_same_name_fails_fast_without_a_change(cfn: Cl
     assert response["Status"] == "FAILED"
     assert response["PhysicalResourceId"] == arn
     assert "StreamConfiguration.Region" in response["Reason"] and "PoolName" in response["Reason"]
-    assert cfn.mutating_calls() == []
+    assert cfn.calls() == []
 
 
 def test_invalid_new_properties_fail_the_update_without_a_change(cfn: CloudFormation) -> None:
@@ -153,6 +203,32 @@ def test_an_update_whose_old_properties_are_unreadable_diffs_against_the_live_ta
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert cfn.mutating_calls() == ["UntagResource"]
     assert _live_pool(cfn, arn)["Tags"] == {"a": "1"}
+
+
+def test_an_update_whose_old_properties_are_unreadable_diffs_against_the_live_retention(
+    cfn: CloudFormation,
+) -> None:
+    arn = _created(cfn, pool_properties(retention="24"))
+
+    unchanged = cfn.update(arn, pool_properties(retention="24"), {"Garbage": "yes"})
+    assert unchanged["Status"] == "SUCCESS", unchanged["Reason"]
+    assert cfn.mutating_calls() == []
+    cfn.forget_calls()
+
+    changed = cfn.update(arn, pool_properties(retention="48"), {"Garbage": "yes"})
+    assert changed["Status"] == "SUCCESS", changed["Reason"]
+    assert changed["Data"]["DataRetentionInHours"] == "48"
+    assert cfn.calls()[0] == GET and cfn.mutating_calls() == [UPDATE]
+
+
+def test_a_name_change_seen_only_in_the_live_pool_replaces_it(cfn: CloudFormation) -> None:
+    old_arn = _created(cfn, pool_properties(name="live-name"))
+
+    response = cfn.update(old_arn, pool_properties(name="declared-name"), {"Garbage": "yes"})
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["PhysicalResourceId"].endswith("/declared-name")
+    assert cfn.mutating_calls() == [CREATE]
 
 
 # ----- Delete -----
