@@ -57,18 +57,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
 
     test = integ.IntegTest(app, "KvsPoolInteg", test_cases=[stack], diff_assets=True)
 
-    created = test.assertions.aws_api_call(SERVICE, GET_POOL, {"Identifier": pool.pool_arn})
-    created.expect(
-        integ.ExpectedResult.object_like(
-            {
-                "KinesisVideoStreamPoolConfiguration": {
-                    "PoolStatus": "ACTIVE",
-                    "StreamConfiguration": {"DataRetentionInHours": CREATED_RETENTION_HOURS},
-                }
-            }
-        )
-    )
-    created.wait_for_assertions(interval=WAIT_INTERVAL, total_timeout=WAIT_TOTAL)
+    created = _active_with_retention(test, pool, CREATED_RETENTION_HOURS)
 
     update = test.assertions.aws_api_call(
         "CloudFormation",
@@ -116,21 +105,27 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         }
     )
 
-    updated = test.assertions.aws_api_call(SERVICE, GET_POOL, {"Identifier": pool.pool_arn})
-    updated.expect(
+    updated = _active_with_retention(test, pool, UPDATED_RETENTION_HOURS)
+
+    created.next(update).next(updated)
+    return app
+
+
+def _active_with_retention(test: integ.IntegTest, pool: KinesisVideoStreamPool, hours: int) -> integ.IApiCall:
+    """An assertion that polls the pool until it is ACTIVE with ``hours`` of retention."""
+    call = test.assertions.aws_api_call(SERVICE, GET_POOL, {"Identifier": pool.pool_arn})
+    call.expect(
         integ.ExpectedResult.object_like(
             {
                 "KinesisVideoStreamPoolConfiguration": {
                     "PoolStatus": "ACTIVE",
-                    "StreamConfiguration": {"DataRetentionInHours": UPDATED_RETENTION_HOURS},
+                    "StreamConfiguration": {"DataRetentionInHours": hours},
                 }
             }
         )
     )
-    updated.wait_for_assertions(interval=WAIT_INTERVAL, total_timeout=WAIT_TOTAL)
-
-    created.next(update).next(updated)
-    return app
+    call.wait_for_assertions(interval=WAIT_INTERVAL, total_timeout=WAIT_TOTAL)
+    return call
 
 
 if __name__ == "__main__":
