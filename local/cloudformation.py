@@ -15,10 +15,13 @@ CloudFormation's rules played here:
   (a made-up one when no response came, as CloudFormation does);
 - a failed update rolls back: in-place updates are updated back (old and new properties swapped),
   resources created or replaced during the update are deleted in the rollback's cleanup phase;
-- ``DeletionPolicy: Retain`` keeps the resource on stack deletion and on removal from the template.
+- ``DeletionPolicy: Retain`` keeps the resource on stack deletion and on removal from the template;
+- a rollback update that fails leaves the stack in ``UPDATE_ROLLBACK_FAILED``, and
+  ``continue_update_rollback`` (ContinueUpdateRollback) sends that resource's rollback update again.
 
-Not emulated: parallel resource operations, SNS service tokens, Lambda's asynchronous retries,
-stack policies, change sets, drift, nested stacks.
+Not emulated: parallel resource operations, SNS service tokens, stack policies, change sets, drift,
+nested stacks. Lambda's at-least-once delivery of asynchronous events is not played by default;
+``CloudFormationDriver.deliver`` is where a caller can deliver a request more than once.
 """
 
 from __future__ import annotations
@@ -82,6 +85,9 @@ class StackRecord:
     template: dict[str, Any]
     resources: dict[str, ResourceRecord] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    # Resources whose rollback update failed (UPDATE_ROLLBACK_FAILED): logical id -> the properties
+    # of the update being rolled back, which ContinueUpdateRollback sends as OldResourceProperties.
+    failed_rollback_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,8 +138,18 @@ class OperationFailed(Exception):
     """A resource operation failed; CloudFormation rolls back."""
 
 
+def invoke_asynchronously(function: LocalLambda, event: dict[str, Any]) -> None:
+    """How CloudFormation calls a custom resource's function: one ``Event`` invocation, no waiting."""
+    function.invoke_async(event)
+
+
 class CloudFormationDriver:
-    """Plays CloudFormation for stacks whose custom resources are backed by their own Lambda."""
+    """Plays CloudFormation for stacks whose custom resources are backed by their own Lambda.
+
+    ``deliver`` hands each custom resource request to its function (default: one asynchronous
+    invocation). Lambda delivers asynchronous events at least once and retries them after errors;
+    a ``deliver`` that invokes the function again with the same event plays that.
+    """
 
     def __init__(
         self,
@@ -145,6 +161,7 @@ class CloudFormationDriver:
         account: str = "123456789012",
         function_env: Mapping[str, str] | None = None,
         on_event: Callable[[StackEvent], None] | None = None,
+        deliver: Callable[[LocalLambda, dict[str, Any]], None] = invoke_asynchronously,
     ) -> None:
         self.response_server = response_server
         self.code_store = code_store
@@ -154,6 +171,7 @@ class CloudFormationDriver:
         # What the surroundings add to every function's environment: the emulator's endpoint, the CA.
         self.function_env = {"SSL_CERT_FILE": response_server.ca_file, **(function_env or {})}
         self.on_event = on_event
+        self.deliver = deliver
         self.events: list[StackEvent] = []
         self.requests: list[dict[str, Any]] = []  # every custom resource event sent, for inspection
         self._functions: dict[str, tuple[FunctionConfig, LocalLambda]] = {}
@@ -199,6 +217,28 @@ class CloudFormationDriver:
             self._cleanup(stack, previous, changes)
         stack.outputs = self._outputs(stack)
         stack.status = "UPDATE_COMPLETE" if previous else "CREATE_COMPLETE"
+        self._stack_event(stack, stack.status)
+        return stack
+
+    def continue_update_rollback(self, stack: StackRecord) -> StackRecord:
+        """ContinueUpdateRollback: send the rollback update of every resource whose rollback failed."""
+        if stack.status != "UPDATE_ROLLBACK_FAILED":
+            raise OperationFailed(f"{stack.stack_name} is {stack.status}, not UPDATE_ROLLBACK_FAILED")
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        self._stack_event(stack, stack.status)
+        for logical_id, attempted_properties in list(stack.failed_rollback_updates.items()):
+            before = stack.resources[logical_id]
+            attempted = ResourceRecord(
+                logical_id, before.resource_type, before.physical_id, attempted_properties
+            )
+            try:
+                self._update_back(stack, before, attempted)
+            except OperationFailed:
+                continue
+            del stack.failed_rollback_updates[logical_id]
+        stack.status = (
+            "UPDATE_ROLLBACK_FAILED" if stack.failed_rollback_updates else "UPDATE_ROLLBACK_COMPLETE"
+        )
         self._stack_event(stack, stack.status)
         return stack
 
@@ -372,6 +412,7 @@ class CloudFormationDriver:
                     self._update_back(stack, change.before, change.after)
                 except OperationFailed:
                     failed = True
+                    stack.failed_rollback_updates[change.logical_id] = change.after.properties
         if not creating:
             stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
             self._stack_event(stack, stack.status)
@@ -485,7 +526,7 @@ class CloudFormationDriver:
             service_token=service_token,
         )
         self.requests.append(event)
-        function.invoke_async(event)  # InvocationType=Event: CloudFormation only waits for the PUT
+        self.deliver(function, event)  # InvocationType=Event: CloudFormation only waits for the PUT
         deadline = time.monotonic() + timeout
         while True:
             response = self.response_server.wait_for(

@@ -91,6 +91,16 @@ class OfflineCloud:
         self._save_emulator()
         return stack
 
+    def continue_update_rollback(self, stack_name: str) -> StackRecord:
+        """``aws cloudformation continue-update-rollback`` for a stack in UPDATE_ROLLBACK_FAILED."""
+        stack = self.state.load_stack(stack_name)
+        if stack is None:
+            raise LookupError(f"no stack {stack_name!r} in {self.state.root}")
+        stack = self._driver().continue_update_rollback(stack)
+        self.state.save_stack(stack)
+        self._save_emulator()
+        return stack
+
     def stack(self, stack_name: str) -> StackRecord | None:
         return self.state.load_stack(stack_name)
 

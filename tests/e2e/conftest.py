@@ -8,7 +8,6 @@ of one stack, exactly as two ``cdk deploy`` runs with different context would be
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,84 +16,57 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from chime_kvs_pool import KinesisVideoStreamPool
 from local.chime_emulator import ChimeEmulator
 from local.cloudformation import StackEvent, StackRecord
 from local.offline import OfflineCloud
 from local.state import StateStore
 
+from .stacks import REGION, pool_stack, synthesize
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
 # Short enough that the "no response" case of a Lambda timeout ends quickly.
 SHORT_SERVICE_TIMEOUT_SECONDS = 20
 SHORT_FUNCTION_TIMEOUT_SECONDS = 6
 
 
-def _pool_stack(
-    app: cdk.App,
-    construct_id: str,
-    stack_name: str,
-    pools: dict[str, dict[str, Any]],
-    function_timeout: int | None = None,
-) -> None:
-    stack = cdk.Stack(app, construct_id, stack_name=stack_name)
-    for pool_id, settings in pools.items():
-        retention = settings.get("retention_hours")
-        pool = KinesisVideoStreamPool(
-            stack,
-            pool_id,
-            pool_name=settings["name"],
-            stream_region=REGION,
-            data_retention=cdk.Duration.hours(retention) if retention is not None else None,
-            tags=settings.get("tags"),
-            removal_policy=settings.get("removal_policy"),
-            wait_timeout=cdk.Duration.seconds(settings.get("wait_seconds", 60)),
-        )
-        if function_timeout is not None:
-            pool.handler.function.node.default_child.add_property_override("Timeout", function_timeout)  # type: ignore[union-attr]
-            pool.custom_resource.node.default_child.add_property_override(  # type: ignore[union-attr]
-                "ServiceTimeout", SHORT_SERVICE_TIMEOUT_SECONDS
-            )
-        cdk.CfnOutput(stack, f"{pool_id}Arn", value=pool.pool_arn)
-        cdk.CfnOutput(stack, f"{pool_id}Id", value=pool.pool_id)
-
-
-def build_assembly(outdir: Path) -> Path:
-    """Every stack version the tests deploy, in one synth."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    app = cdk.App(outdir=str(outdir))
+def _define_stacks(app: cdk.App) -> None:
+    """Every stack version the tests deploy."""
     basic = {"name": "e2e-basic", "retention_hours": 24, "tags": {"team": "media"}}
-    _pool_stack(app, "Basic", "E2eBasic", {"Pool": basic})
-    _pool_stack(app, "BasicRetention", "E2eBasic", {"Pool": {**basic, "retention_hours": 48}})
-    _pool_stack(app, "BasicTags", "E2eBasic", {"Pool": {**basic, "tags": {"team": "video", "env": "test"}}})
-    _pool_stack(app, "BasicRenamed", "E2eBasic", {"Pool": {**basic, "name": "e2e-basic-renamed"}})
-    _pool_stack(app, "FailedCreate", "E2eFailedCreate", {"Pool": {"name": "e2e-fails"}})
-    _pool_stack(
+    pool_stack(app, "Basic", "E2eBasic", {"Pool": basic})
+    pool_stack(app, "BasicRetention", "E2eBasic", {"Pool": {**basic, "retention_hours": 48}})
+    pool_stack(app, "BasicTags", "E2eBasic", {"Pool": {**basic, "tags": {"team": "video", "env": "test"}}})
+    pool_stack(app, "BasicRenamed", "E2eBasic", {"Pool": {**basic, "name": "e2e-basic-renamed"}})
+    pool_stack(app, "FailedCreate", "E2eFailedCreate", {"Pool": {"name": "e2e-fails"}})
+    pool_stack(
         app,
         "TimedOut",
         "E2eTimedOut",
         {"Pool": {"name": "e2e-slow", "wait_seconds": 3}},
         function_timeout=SHORT_FUNCTION_TIMEOUT_SECONDS,
+        service_timeout=SHORT_SERVICE_TIMEOUT_SECONDS,
     )
     first = {"name": "e2e-first", "retention_hours": 24}
-    _pool_stack(app, "Pair", "E2ePair", {"First": first})
-    _pool_stack(
+    pool_stack(app, "Pair", "E2ePair", {"First": first})
+    pool_stack(
         app,
         "PairBroken",
         "E2ePair",
         {"First": {**first, "retention_hours": 72}, "Second": {"name": "e2e-second-fails"}},
     )
-    _pool_stack(
+    pool_stack(
         app, "Kept", "E2eKept", {"Pool": {"name": "e2e-kept", "removal_policy": cdk.RemovalPolicy.RETAIN}}
     )
-    _pool_stack(
+    pool_stack(
         app,
         "Two",
         "E2eTwo",
         {"Alpha": {"name": "e2e-alpha"}, "Beta": {"name": "e2e-beta", "tags": {"k": "v"}}},
     )
-    app.synth()
-    return outdir
+
+
+def build_assembly(outdir: Path) -> Path:
+    """Every stack version the tests deploy, in one synth."""
+    return synthesize(outdir, _define_stacks)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from .conftest import REGION, Cloud
+from .conftest import Cloud
+from .stacks import REGION
 
 POOL = "PoolD3F588B8"  # the logical id CDK gives the custom resource of construct "Pool"
 

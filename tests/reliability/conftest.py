@@ -1,7 +1,5 @@
 """Fixtures and end-of-run reports of the reliability suite.
 
-- ``stack``: one pool custom resource played against the real handler, the emulator and a loopback
-  HTTPS ResponseURL (``rel_cloudformation.OneResourceStack``).
 - Every test of this folder ends with a check that its captured logs hold no secret; at the end of
   the session the captured output of EVERY test of the run (not only this folder's) is scanned the
   same way, and the run fails if one leaked.
@@ -17,22 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rel_cloudformation import OneResourceStack
-from rel_report import BAD_INPUT, MATRIX, SECRETS
+from rel_report import BAD_INPUT, MATRIX, SECRETS, secrets_in
 
-from kvs_stream_pool import index
 from local.chime_emulator.model import ChimeEmulator, RequestRecord
 from local.response_server import ResponseServer
 
-# Text that only an event (as a dict or JSON) or a presigned URL carries; plain names such as
-# "ResourceProperties" are not enough, as tracebacks quote the handler's source lines.
-EVENT_MARKERS = (
-    "X-Amz-Signature=",
-    "'ResponseURL': '",
-    '"ResponseURL": "',
-    "'ResourceProperties': {",
-    '"ResourceProperties": {',
-)
 _LEAKS_KEY = pytest.StashKey[list[str]]()
 
 
@@ -60,16 +47,6 @@ def pytest_configure(config: pytest.Config) -> None:
     ChimeEmulator.record = record  # type: ignore[method-assign]
 
 
-def secrets_in(text: str) -> list[str]:
-    """What in ``text`` should never be logged: a known secret or a piece of a raw event."""
-    found = [f"secret {secret[:6]}..." for secret in list(SECRETS) if secret in text]
-    for marker in EVENT_MARKERS:
-        at = text.find(marker)
-        if at >= 0:
-            found.append(f"event marker {marker!r} in ...{text[max(0, at - 80) : at + 40]!r}")
-    return found
-
-
 @pytest.fixture(autouse=True)
 def _logs_hold_no_secrets(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.INFO)  # what the handler logs in Lambda: INFO and above
@@ -80,22 +57,6 @@ def _logs_hold_no_secrets(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         for record in caplog.get_records(when)
     )
     assert secrets_in(text) == [], "the logs of this test hold a secret or a raw event"
-
-
-@pytest.fixture
-def stack(chime_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[OneResourceStack]:
-    """A one-pool stack, its own emulator and ResponseURL server; the handler's client is fresh."""
-    index.pool_client.cache_clear()
-    with ResponseServer() as server:
-        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
-        yield OneResourceStack(server)
-        assert _unexpected_problems(server.problems) == []
-    index.pool_client.cache_clear()
-
-
-def _unexpected_problems(problems: list[str]) -> list[str]:
-    # A second response is counted per request by the tests themselves (duplicate deliveries).
-    return [problem for problem in problems if "a second response to the same request" not in problem]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -71,3 +71,23 @@ MATRIX = FaultMatrix()
 BAD_INPUT = BadInputFigures()
 # Secrets the session handed out (presigned signatures, ClientRequestTokens): logs must hold none.
 SECRETS: set[str] = set()
+
+# Text that only an event (as a dict or JSON) or a presigned URL carries; plain names such as
+# "ResourceProperties" are not enough, as tracebacks quote the handler's source lines.
+EVENT_MARKERS = (
+    "X-Amz-Signature=",
+    "'ResponseURL': '",
+    '"ResponseURL": "',
+    "'ResourceProperties': {",
+    '"ResourceProperties": {',
+)
+
+
+def secrets_in(text: str) -> list[str]:
+    """What in ``text`` should never be logged: a known secret or a piece of a raw event."""
+    found = [f"secret {secret[:6]}..." for secret in list(SECRETS) if secret in text]
+    for marker in EVENT_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            found.append(f"event marker {marker!r} in ...{text[max(0, at - 80) : at + 40]!r}")
+    return found

@@ -1,12 +1,18 @@
 """The fault matrix: every lifecycle operation under every injected fault, one stack per cell.
 
-Each cell builds a stack without faults, arms one fault, runs the operation (the "faulted step",
-with whatever CloudFormation does next: rollback, cleanup), then checks that
+Each cell deploys versions of a real synthesized stack (the construct, its singleton handler, its
+custom resource) through the offline CloudFormation driver (``local.offline.OfflineCloud``): the
+handler runs from the ``cdk.out`` asset under the real ``awslambdaric`` with the function's own
+timeout, calls the emulator over loopback HTTP and answers over HTTPS to the ResponseURL server.
+The cell's fault is armed by the driver's own stack events, just before the request it is meant to
+hit (a rollback's request included), and the cell then checks that
 
 - every request got exactly one response (a duplicated delivery: one per delivery, all alike),
-- the stack is in the state CloudFormation would reach, and the pool matches the stack,
-- there is never more than one live pool for the stack (no duplicate),
-- once the stack is destroyed (faults off, meetings ended), the emulator holds no pool at all.
+  and every invocation ended by itself (the handler answered before Lambda's deadline),
+- the stack is in the state CloudFormation reaches, and the live pool matches the stack's record,
+- there is never more than the stack's one live pool (no duplicate),
+- once the stack is destroyed (faults off, meetings ended), the emulator holds no pool at all,
+- the function's log holds no secret.
 
 The table of outcomes is printed at the end of the run (see ``conftest.py``).
 """
@@ -14,24 +20,40 @@ The table of outcomes is printed at the end of the run (see ``conftest.py``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
-from rel_cloudformation import SERVICE_TOKEN, Delivery, OneResourceStack
-from rel_report import MATRIX, NOT_APPLICABLE
+from rel_report import MATRIX, NOT_APPLICABLE, secrets_in
 
+from local.chime_emulator import ChimeEmulator
+from local.cloudformation import ResourceRecord, StackEvent, StackRecord
+from local.lambda_runtime import InvocationResult, LocalLambda
+from local.offline import OfflineCloud
+from local.state import StateStore
+from local.template import is_custom_resource, load_stack
+from tests.e2e.stacks import REGION, pool_stack, synthesize
+
+STACK_NAME = "RelPool"
+POOL_NAME = "rel-pool"
+RENAMED_POOL_NAME = "rel-pool-v2"
 # Emulated service delays while a "Lambda timeout" cell runs: longer than the invocation's budget.
 SLOW_SERVICE_SECONDS = 3.0
-# The invocation's whole life in a "Lambda timeout" cell: the handler keeps 5 s back for its response
-# (index.RESPONSE_MARGIN_SECONDS), so about 1.5 s of waiting is left, well short of the service.
-SHORT_LAMBDA_SECONDS = 6.5
+# The handler's Lambda timeout in "Lambda timeout" cells: the handler keeps 5 s back for its
+# response (index.RESPONSE_MARGIN_SECONDS), so 2 s of waiting are left, short of the service's 3 s.
+SHORT_FUNCTION_TIMEOUT_SECONDS = 7
 # The custom resource's WaitTimeoutSeconds: ample in every cell, except where a held deletion makes
 # the handler wait for its whole budget; there a user-chosen short budget keeps the cell quick.
-WAIT_TIMEOUT_SECONDS = "30"
-HELD_WAIT_TIMEOUT_SECONDS = "3"
+WAIT_SECONDS = 30
+HELD_WAIT_SECONDS = 3
+# CloudFormation's wait for each response: a lost response fails the cell instead of hanging it.
+SERVICE_TIMEOUT_SECONDS = 60
 SETTLE_SECONDS = 15.0  # bound on waiting for DELETING pools to disappear after the stack is gone
+INVOCATION_WAIT_SECONDS = 60.0  # bound on waiting for a repeated delivery to finish
 
 OPERATIONS = [
     "create",
@@ -105,42 +127,169 @@ FAILING_END = {
     ("update rollback", "Lambda timeout"): "UPDATE_ROLLBACK_FAILED",
 }
 
+# -- the stack's versions --------------------------------------------------------------------------
 
-def pool_properties(
-    name: str, retention: int = 24, tags: dict[str, str] | None = None, wait: str = WAIT_TIMEOUT_SECONDS
-) -> dict[str, Any]:
-    """Properties as CloudFormation sends them: every scalar a string."""
-    tags = {"team": "media", "stage": "test"} if tags is None else tags
-    return {
-        "ServiceToken": SERVICE_TOKEN,
-        "PoolName": name,
-        "StreamConfiguration": {"Region": "us-east-1", "DataRetentionInHours": str(retention)},
-        "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
-        "WaitTimeoutSeconds": wait,
-    }
+BASE = {"name": POOL_NAME, "retention_hours": 24, "tags": {"team": "media", "stage": "test"}}
+# A second pool, deployed after the first, that the handler refuses (a negative retention slips past
+# the construct's own check through an escape hatch): "another resource fails" for the rollbacks.
+# Its failed create reports no pool, so its own rollback Delete makes no API call.
+FAILING_OTHER = {
+    "name": "rel-other",
+    "property_overrides": {"StreamConfiguration.DataRetentionInHours": -1},
+    "depends_on": ["Pool"],
+}
+VERSIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "Base": {"Pool": BASE},
+    "Retention": {"Pool": {**BASE, "retention_hours": 48}},
+    "Tags": {"Pool": {**BASE, "tags": {"team": "video", "owner": "ops"}}},
+    "Renamed": {"Pool": {**BASE, "name": RENAMED_POOL_NAME}},
+    "BaseOtherFails": {"Pool": BASE, "Other": FAILING_OTHER},
+    "BothOtherFails": {
+        "Pool": {**BASE, "retention_hours": 72, "tags": {"team": "video"}},
+        "Other": FAILING_OTHER,
+    },
+    "RenamedOtherFails": {"Pool": {**BASE, "name": RENAMED_POOL_NAME}, "Other": FAILING_OTHER},
+}
+# Each cell deploys one profile's versions: the wait budget and the Lambda timeout its fault needs.
+PROFILES: dict[str, dict[str, Any]] = {
+    "Normal": {"wait_seconds": WAIT_SECONDS},
+    "Held": {"wait_seconds": HELD_WAIT_SECONDS},
+    "Short": {"wait_seconds": WAIT_SECONDS, "function_timeout": SHORT_FUNCTION_TIMEOUT_SECONDS},
+}
+
+
+def profile_of(fault: str) -> str:
+    return {"delete held": "Held", "Lambda timeout": "Short"}.get(fault, "Normal")
+
+
+def _define_stacks(app: cdk.App) -> None:
+    for profile, settings in PROFILES.items():
+        for version, pools in VERSIONS.items():
+            pool_stack(
+                app,
+                f"{profile}{version}",
+                STACK_NAME,
+                {
+                    pool_id: {**pool, "wait_seconds": settings["wait_seconds"]}
+                    for pool_id, pool in pools.items()
+                },
+                function_timeout=settings.get("function_timeout"),
+                service_timeout=SERVICE_TIMEOUT_SECONDS,
+            )
+
+
+@dataclass(frozen=True)
+class Assembly:
+    path: Path
+    pool_logical_id: str  # the custom resource of construct "Pool", the same in every version
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    path = synthesize(tmp_path_factory.mktemp("reliability") / "cdk.out", _define_stacks)
+    resources = load_stack(path, "NormalBase").template["Resources"]
+    (pool_logical_id,) = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if is_custom_resource(resource["Type"]) and resource["Properties"].get("PoolName") == POOL_NAME
+    ]
+    return Assembly(path, pool_logical_id)
+
+
+# -- a cell ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Arm the fault at the pool's first ``resource_status`` event once the stack was ``stack_status``."""
+
+    stack_status: str
+    resource_status: str
+
+
+# When each operation's faulted request is sent: the pool's event just before it.
+TRIGGERS = {
+    "create": Trigger("CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS"),
+    "retention update": Trigger("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+    "tag update": Trigger("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+    "replacement": Trigger("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+    "delete": Trigger("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+    "create rollback": Trigger("ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+    "update rollback": Trigger("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+    "replacement rollback": Trigger("UPDATE_ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+}
+# The stack version each operation's faulted step deploys (after "Base", unless it is the first).
+FAULTED_VERSION = {
+    "create": "Base",
+    "retention update": "Retention",
+    "tag update": "Tags",
+    "replacement": "Renamed",
+    "create rollback": "BaseOtherFails",
+    "update rollback": "BothOtherFails",
+    "replacement rollback": "RenamedOtherFails",
+}
+FIRST_STEPS = {"create", "create rollback"}  # operations that start from no stack
+# The name of the pool a "FAILED status" fault makes fail: the one the faulted step creates.
+CREATED_NAME = {"create": POOL_NAME, "replacement": RENAMED_POOL_NAME}
 
 
 @dataclass
 class Cell:
     operation: str
     fault: str
-    stack: OneResourceStack
-    emulator: Any  # tests/conftest.py RunningEmulator
+    assembly: Assembly
+    cloud: OfflineCloud
+    stack_statuses: list[str] = field(default_factory=list)
+    trigger: Trigger | None = None
+    armed: bool = False
+    duplicate_next: bool = False
+    deliveries: dict[str, int] = field(default_factory=dict)  # request id -> times delivered
+    invocations: list[Future[InvocationResult]] = field(default_factory=list)
 
     @property
-    def backend(self) -> Any:
-        return self.emulator.backend
+    def backend(self) -> ChimeEmulator:
+        return self.cloud.emulator
 
-    @property
-    def name(self) -> str:
-        # Numbers, not words: a fault's name (e.g. "ResponseURL") must not appear in the logs.
-        return f"rel-{OPERATIONS.index(self.operation)}-{FAULTS.index(self.fault)}"
+    def version(self, name: str) -> str:
+        return f"{profile_of(self.fault)}{name}"
 
-    # -- the fault ---------------------------------------------------------------------------
+    # -- what the driver calls -----------------------------------------------------------------
 
-    def arm(self, created_name: str | None) -> None:
-        """Arm the cell's fault just before the faulted step."""
-        faults, fault = self.backend.faults, self.fault
+    def on_event(self, event: StackEvent) -> None:
+        if event.resource_type == "AWS::CloudFormation::Stack":
+            self.stack_statuses.append(event.status)
+            return
+        trigger = self.trigger
+        if (
+            trigger is not None
+            and event.logical_id == self.assembly.pool_logical_id
+            and event.status == trigger.resource_status
+            and trigger.stack_status in self.stack_statuses
+        ):
+            self.trigger = None
+            self.arm()
+
+    def deliver(self, function: LocalLambda, event: dict[str, Any]) -> None:
+        """Lambda's asynchronous invocation; a "duplicate delivery" delivers the event twice.
+
+        Both copies run before CloudFormation reads the response, so that the second one cannot be
+        dropped unrun when the stack's next step retires the function (a rollback deletes it).
+        """
+        copies = 2 if self.duplicate_next else 1
+        self.duplicate_next = False
+        self.deliveries[event["RequestId"]] = copies
+        futures = [function.invoke_async(event) for _ in range(copies)]
+        self.invocations.extend(futures)
+        if copies > 1:
+            for future in futures:
+                future.result(timeout=INVOCATION_WAIT_SECONDS)
+
+    # -- the fault -------------------------------------------------------------------------------
+
+    def arm(self) -> None:
+        """Arm the cell's fault just before the faulted request."""
+        faults, fault, backend = self.backend.faults, self.fault, self.backend
+        self.armed = True
         if fault == "throttling":
             faults.add("*", "throttle", count=3)
         elif fault == "5xx":
@@ -153,19 +302,16 @@ class Cell:
         elif fault == "slow responses":
             faults.add("*", "slow", count=3, delay=1.0)
         elif fault == "FAILED status":
-            assert created_name is not None
-            self.backend.fail_pool_on_create(created_name)
+            backend.fail_pool_on_create(CREATED_NAME[self.operation])
         elif fault == "delete held":
-            for pool in self.backend.leftover_pools():
-                self.backend.hold_deletion(pool["PoolArn"])
+            for pool in backend.leftover_pools():
+                backend.hold_deletion(pool["PoolArn"])
         elif fault == "Lambda timeout":
-            self.backend.create_delay = self.backend.update_delay = SLOW_SERVICE_SECONDS
-            self.backend.delete_delay = SLOW_SERVICE_SECONDS
-            self.stack.next_delivery = Delivery(lambda_seconds=SHORT_LAMBDA_SECONDS)
+            backend.create_delay = backend.update_delay = backend.delete_delay = SLOW_SERVICE_SECONDS
         elif fault == "ResponseURL PUT fails":
-            self.stack.next_delivery = Delivery(dropped_response_puts=2)
+            self.cloud.response_server.drop_next(2)
         elif fault == "duplicate delivery":
-            self.stack.next_delivery = Delivery(copies=2)
+            self.duplicate_next = True
         else:  # pragma: no cover - a new column without a definition
             raise AssertionError(f"unknown fault {fault}")
 
@@ -175,79 +321,44 @@ class Cell:
         for pool in self.backend.leftover_pools():
             self.backend.release_deletion(pool["PoolArn"])
 
-    # -- the operation -----------------------------------------------------------------------
+    # -- the operation ---------------------------------------------------------------------------
 
-    def run(self) -> None:
-        wait = HELD_WAIT_TIMEOUT_SECONDS if self.fault == "delete held" else WAIT_TIMEOUT_SECONDS
-        base = pool_properties(self.name, wait=wait)
-        changed_retention = pool_properties(self.name, retention=48, wait=wait)
-        changed_tags = pool_properties(self.name, tags={"team": "video", "owner": "ops"}, wait=wait)
-        both = pool_properties(self.name, retention=72, tags={"team": "video"}, wait=wait)
-        renamed = pool_properties(self.name + "-v2", wait=wait)
-        stack, op = self.stack, self.operation
-        steps: dict[str, Callable[[], None]] = {
-            "create": lambda: (self.arm(self.name), stack.create(base)),
-            "retention update": lambda: (self.setup(base), self.arm(None), stack.update(changed_retention)),
-            "tag update": lambda: (self.setup(base), self.arm(None), stack.update(changed_tags)),
-            "replacement": lambda: (self.setup(base), self.arm(self.name + "-v2"), stack.update(renamed)),
-            "delete": lambda: (self.setup(base), self.arm(None), stack.delete()),
-            "create rollback": lambda: self.create_then_fail_elsewhere(base),
-            "update rollback": lambda: self.update_then_fail_elsewhere(base, both),
-            "replacement rollback": lambda: self.update_then_fail_elsewhere(base, renamed),
-        }
-        steps[op]()
+    def deploy(self, version: str) -> StackRecord:
+        return self.cloud.deploy(self.assembly.path, self.version(version))
 
-    def setup(self, properties: dict[str, Any]) -> None:
-        assert self.stack.create(properties) == "CREATE_COMPLETE"
-        self.assert_pool_matches_stack()
+    def run(self) -> StackRecord:
+        """The faulted step, with what CloudFormation does next (rollback, cleanup); the stack after."""
+        if self.operation not in FIRST_STEPS:
+            assert self.deploy("Base").status == "CREATE_COMPLETE"
+            self.assert_pool_matches_stack()
+        self.trigger = TRIGGERS[self.operation]
+        self.stack_statuses.clear()
+        if self.operation == "delete":
+            stack = self.cloud.destroy(STACK_NAME)
+            assert stack is not None
+        else:
+            stack = self.deploy(FAULTED_VERSION[self.operation])
+        assert self.armed, f"the fault was never armed: no pool event {TRIGGERS[self.operation]}"
+        return stack
 
-    def create_then_fail_elsewhere(self, properties: dict[str, Any]) -> None:
-        """The pool is created, another resource fails: the rollback deletes the pool (faulted)."""
-        self.setup(properties)
-        self.arm(None)
-        stack = self.stack
-        stack.status = "ROLLBACK_IN_PROGRESS"
-        exchange = stack.deliver(
-            stack.event("Delete", properties, physical_id=stack.physical_id), stack.next_delivery
-        )
-        stack.next_delivery = Delivery()
-        stack.physical_id = stack.properties = None
-        stack.status = "ROLLBACK_COMPLETE" if exchange.succeeded else "ROLLBACK_FAILED"
+    # -- the checks ------------------------------------------------------------------------------
 
-    def update_then_fail_elsewhere(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        """The pool is updated, another resource fails: CloudFormation's rollback is faulted."""
-        self.setup(before)
-        stack = self.stack
-        # Arm after the forward update, so the fault hits the rollback's requests.
-        original_send = stack._send
-        armed = False
-
-        def send(*args: Any, **kwargs: Any) -> Any:
-            nonlocal armed
-            if stack.status.startswith("UPDATE_ROLLBACK") and not armed:
-                armed = True
-                self.arm(None)
-            return original_send(*args, **kwargs)
-
-        stack._send = send  # type: ignore[method-assign]
-        try:
-            stack.update(after, fails_later=True)
-        finally:
-            del stack._send
-
-    # -- the checks --------------------------------------------------------------------------
+    def pool_record(self) -> ResourceRecord | None:
+        """The pool as the stack knows it (none once the stack is deleted or its creation rolled back)."""
+        stack = self.cloud.stack(STACK_NAME)  # a deleted stack is listed no more
+        return stack.resources.get(self.assembly.pool_logical_id) if stack is not None else None
 
     def live_pools(self) -> list[dict[str, Any]]:
         return [p for p in self.backend.leftover_pools() if p["PoolStatus"] != "DELETING"]
 
     def assert_pool_matches_stack(self) -> None:
         live = self.live_pools()
-        if self.stack.physical_id is None:
+        record = self.pool_record()
+        if record is None:
             assert live == [], f"a pool outlives its stack resource: {[p['PoolArn'] for p in live]}"
             return
-        assert [p["PoolArn"] for p in live] == [self.stack.physical_id], "not exactly the stack's pool"
-        pool, props = live[0], self.stack.properties
-        assert props is not None
+        assert [p["PoolArn"] for p in live] == [record.physical_id], "not exactly the stack's pool"
+        pool, props = live[0], record.properties
         assert pool["PoolName"] == props["PoolName"]
         assert pool["StreamConfiguration"]["Region"] == props["StreamConfiguration"]["Region"]
         assert (
@@ -257,34 +368,60 @@ class Cell:
         assert pool["Tags"] == {tag["Key"]: tag["Value"] for tag in props["Tags"]}
 
     def assert_one_response_per_request(self) -> None:
-        for exchange in self.stack.exchanges:
-            request = f"{exchange.event['RequestType']} {exchange.event['RequestId']}"
-            assert len(exchange.responses) == exchange.deliveries, (
-                f"{request}: {len(exchange.responses)} responses"
-            )
-            first = exchange.responses[0]
-            for later in exchange.responses[1:]:
+        for future in self.invocations:
+            result = future.result(timeout=INVOCATION_WAIT_SECONDS)
+            assert result.outcome == "success", f"an invocation ended {result.outcome}: {result.payload}"
+        server = self.cloud.response_server
+        driver = self.cloud.driver
+        assert driver is not None
+        for event in driver.requests:
+            request_id = event["RequestId"]
+            request = f"{event['RequestType']} of {event['LogicalResourceId']}"
+            responses = server.responses(request_id)
+            assert len(responses) == self.deliveries[request_id], f"{request}: {len(responses)} responses"
+            first = responses[0]
+            for later in responses[1:]:
                 assert (later["Status"], later["PhysicalResourceId"]) == (
                     first["Status"],
                     first["PhysicalResourceId"],
                 ), f"{request}: a repeated delivery answered differently"
+        # The ResponseURL server reports each repeated delivery's response; only those are expected.
+        repeated = tuple(f"{rid}: a second response" for rid, copies in self.deliveries.items() if copies > 1)
+        unexpected = [problem for problem in server.problems if not problem.startswith(repeated)]
+        assert unexpected == []
 
     def destroy_and_count_leftovers(self) -> list[dict[str, Any]]:
         self.disarm()
-        if self.stack.physical_id is not None:
-            assert self.stack.delete() == "DELETE_COMPLETE"
+        if self.cloud.stack(STACK_NAME) is not None:
+            destroyed = self.cloud.destroy(STACK_NAME)
+            assert destroyed is not None and destroyed.status == "DELETE_COMPLETE"
         deadline = time.monotonic() + SETTLE_SECONDS  # DELETING pools go once their delay passes
         while self.backend.leftover_pools() and time.monotonic() < deadline:
             time.sleep(0.1)
         return self.backend.leftover_pools()
 
+    def function_logs(self) -> str:
+        return "\n".join(
+            log.read_text(errors="replace") for log in sorted(self.cloud.state.log_dir.glob("*.log"))
+        )
+
 
 @pytest.fixture
-def cell(request: pytest.FixtureRequest, stack: OneResourceStack, chime_emulator: Any) -> Iterator[Cell]:
+def cell(request: pytest.FixtureRequest, assembly: Assembly, tmp_path: Path) -> Iterator[Cell]:
     operation, fault = request.param
     # conftest.py's report hook turns this test's setup, call and teardown results into the cell's.
     request.node.user_properties.append(("fault_matrix_cell", (operation, fault)))
-    yield Cell(operation, fault, stack, chime_emulator)
+    with OfflineCloud(StateStore(tmp_path / "state"), region=REGION) as cloud:
+        running = Cell(operation, fault, assembly, cloud)
+        assert cloud.driver is not None
+        cloud.driver.on_event = running.on_event
+        cloud.driver.deliver = running.deliver
+        yield running
+        for future in running.invocations:  # let repeated deliveries end before the cloud stops
+            future.result(timeout=INVOCATION_WAIT_SECONDS)
+    logs = running.function_logs()
+    assert logs, "the function wrote no log"
+    assert secrets_in(logs) == [], "the function's log holds a secret or a raw event"
 
 
 ALL_CELLS = [(op, fault) for op in OPERATIONS for fault in FAULTS]
@@ -305,18 +442,14 @@ ALL_CELLS = [(op, fault) for op in OPERATIONS for fault in FAULTS]
     indirect=True,
 )
 def test_fault_matrix_cell(cell: Cell) -> None:
-    cell.run()
+    stack = cell.run()
     expected = FAILING_END.get((cell.operation, cell.fault), CLEAN_END[cell.operation])
-    failures = [
-        f"{e.event['RequestType']}: {e.first.get('Reason')}"
-        for e in cell.stack.exchanges
-        if e.first and not e.succeeded
-    ]
-    assert cell.stack.status == expected, f"stack ended {cell.stack.status}; failures: {failures}"
+    failures = [f"{e.logical_id} {e.status}: {e.reason}" for e in cell.cloud.driver.events if e.reason]  # type: ignore[union-attr]
+    assert stack.status == expected, f"stack ended {stack.status}; events with a reason: {failures}"
     cell.disarm()
     if expected == "UPDATE_ROLLBACK_FAILED":
         # What an operator does next: ContinueUpdateRollback, which sends the rollback update again.
-        assert cell.stack.continue_update_rollback() == "UPDATE_ROLLBACK_COMPLETE"
+        assert cell.cloud.continue_update_rollback(STACK_NAME).status == "UPDATE_ROLLBACK_COMPLETE"
     cell.assert_one_response_per_request()
     cell.assert_pool_matches_stack()
     assert cell.destroy_and_count_leftovers() == [], "the emulator still holds pools after the stack is gone"
