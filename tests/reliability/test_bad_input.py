@@ -7,29 +7,23 @@ call; or SUCCESS when the input is valid. Counts go to the end-of-run summary.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_cloudformation import OneResourceStack
 from rel_report import BAD_INPUT
 from rel_strategies import Case, malformed_physical_ids, resource_properties
 
 from kvs_stream_pool import index, pool_rules
-from local.chime_emulator import ChimeEmulator, EmulatorServer
+from local.chime_emulator import MUTATING_POOL_OPERATIONS, ChimeEmulator, EmulatorServer
+from local.events import custom_resource_event
+from local.lambda_context import LambdaContext
+from local.offline import ENDPOINT_VARIABLES
 from local.response_server import ResponseServer
 
-MUTATING = frozenset(
-    {
-        "CreateMediaPipelineKinesisVideoStreamPool",
-        "UpdateMediaPipelineKinesisVideoStreamPool",
-        "DeleteMediaPipelineKinesisVideoStreamPool",
-        "TagResource",
-        "UntagResource",
-    }
-)
 REASON_MAX = 256  # what crhelper passes on untruncated; CloudFormation shows it in the console
 SETTINGS = settings(
     max_examples=150,
@@ -41,14 +35,24 @@ SETTINGS = settings(
     ],
 )
 BASE_NAME = "reliability-base-pool"
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/reliability/0c9e4d60-8a1f-11ef-8a3e-0e2b4c6d8f10"
+)
+RESOURCE_TYPE = "Custom::ChimeKinesisVideoStreamPool"
+LAMBDA_SECONDS = 60.0
+RESPONSE_WAIT_SECONDS = 60.0  # a missing response fails the case instead of hanging it
 
 
 class Harness:
-    """One emulator and one ResponseURL server for the whole module (hypothesis runs many cases)."""
+    """One emulator and one ResponseURL server for the whole module (hypothesis runs many cases).
+
+    Each case calls ``index.handler`` in this process (a process per case would cost a cold start
+    each): the event from ``local.events``, a Lambda context with a real deadline.
+    """
 
     def __init__(self, backend: ChimeEmulator, responses: ResponseServer) -> None:
         self.backend = backend
-        self.stack = OneResourceStack(responses)
+        self.responses = responses
         self.base_properties = {
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler",
             "PoolName": BASE_NAME,
@@ -59,16 +63,30 @@ class Harness:
         self.base_arn = str(created["PhysicalResourceId"])
 
     def send(self, request_type: str, properties: Any, **kwargs: Any) -> dict[str, Any]:
-        event = self.stack.event(request_type, {}, **kwargs)
+        """Deliver one request and return its one response."""
+        event = custom_resource_event(
+            self.responses,
+            request_type,
+            {},
+            stack_id=STACK_ID,
+            logical_id="Pool",
+            resource_type=RESOURCE_TYPE,
+            service_token=str(self.base_properties["ServiceToken"]),
+            **kwargs,
+        )
         event["ResourceProperties"] = properties  # as generated, even when not an object
         if properties is MISSING_PROPERTIES:
             del event["ResourceProperties"]
-        exchange = self.stack.deliver(event)
-        assert len(exchange.responses) == 1, f"{len(exchange.responses)} responses to one request"
-        return exchange.responses[0]
+        index.handler(event, LambdaContext(LAMBDA_SECONDS))
+        _join_response_timers()
+        request_id = event["RequestId"]
+        assert self.responses.wait_for(request_id, RESPONSE_WAIT_SECONDS) is not None, "no response"
+        responses = self.responses.responses(request_id)
+        assert len(responses) == 1, f"{len(responses)} responses to one request"
+        return responses[0]
 
     def mutating_calls(self) -> list[str]:
-        return [r.operation for r in self.backend.request_log if r.operation in MUTATING]
+        return [r.operation for r in self.backend.request_log if r.operation in MUTATING_POOL_OPERATIONS]
 
     def pools_except_base(self) -> list[dict[str, Any]]:
         return [p for p in self.backend.leftover_pools() if p["PoolArn"] != self.base_arn]
@@ -86,6 +104,20 @@ class Harness:
 MISSING_PROPERTIES: Any = object()
 
 
+def _clear_client_caches() -> None:
+    """The handler keeps its clients per process, as per Lambda container: start from fresh ones."""
+    for cached in (index.pool_client, index.iam_client, index.stream_client):
+        cached.cache_clear()
+
+
+def _join_response_timers(timeout: float = 15.0) -> None:
+    """Wait for crhelper's timeout timers to end (cancelled ones end at once; one that fired ends
+    after its send), so that a late second response would be counted, not missed."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
     backend = ChimeEmulator(account_id="123456789012")
@@ -94,7 +126,8 @@ def harness() -> Iterator[Harness]:
         EmulatorServer(backend, port=0) as server,
         ResponseServer() as responses,
     ):
-        env.setenv("AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES", server.endpoint_url)
+        for variable in ENDPOINT_VARIABLES:  # the pool API, and the streams and role it may touch
+            env.setenv(variable, server.endpoint_url)
         env.setenv("AWS_ACCESS_KEY_ID", "testing")
         env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         env.delenv("AWS_SESSION_TOKEN", raising=False)
@@ -102,13 +135,13 @@ def harness() -> Iterator[Harness]:
         env.setenv("AWS_DEFAULT_REGION", "us-east-1")
         env.setenv("AWS_REGION", "us-east-1")
         env.setenv("SSL_CERT_FILE", responses.ca_file)
-        index.pool_client.cache_clear()
+        _clear_client_caches()
         the_harness = Harness(backend, responses)
         yield the_harness
         the_harness.delete(the_harness.base_arn)
         assert responses.problems == []
         assert backend.leftover_pools() == [], "pools leaked by the bad-input cases"
-    index.pool_client.cache_clear()
+    _clear_client_caches()
 
 
 def check_failed(response: dict[str, Any], case: Case) -> None:
