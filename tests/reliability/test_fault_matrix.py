@@ -31,6 +31,7 @@ import pytest
 from rel_report import MATRIX, NOT_APPLICABLE, secrets_in
 
 from local.chime_emulator import ChimeEmulator
+from local.chime_emulator.model import POOL_SERVICE_LINKED_ROLE, POOL_SERVICE_PRINCIPAL
 from local.cloudformation import ResourceRecord, StackEvent, StackRecord
 from local.lambda_runtime import InvocationResult, LocalLambda
 from local.offline import OfflineCloud
@@ -457,3 +458,22 @@ def test_fault_matrix_cell(cell: Cell) -> None:
 
 for _pair in NOT_APPLICABLE_CELLS:
     MATRIX.record(*_pair, NOT_APPLICABLE)
+
+
+def test_the_deployed_function_creates_the_service_linked_role(assembly: Assembly, tmp_path: Path) -> None:
+    """In a fresh account, the function the stack deployed creates the pools' service-linked role."""
+    with OfflineCloud(StateStore(tmp_path / "state"), region=REGION) as cloud:
+        assert cloud.emulator.role_names() == []
+
+        stack = cloud.deploy(assembly.path, "NormalBase")
+
+        assert stack.status == "CREATE_COMPLETE"
+        assert cloud.emulator.role_names() == [POOL_SERVICE_LINKED_ROLE]
+        (request,) = cloud.emulator.calls("CreateServiceLinkedRole", succeeded=True)
+        assert request.service == "iam"
+        assert request.params["AWSServiceName"] == POOL_SERVICE_PRINCIPAL
+        # The role outlives the stack, as a service-linked role does; the pool does not.
+        destroyed = cloud.destroy(STACK_NAME)
+        assert destroyed is not None and destroyed.status == "DELETE_COMPLETE"
+        assert cloud.emulator.role_names() == [POOL_SERVICE_LINKED_ROLE]
+        assert cloud.emulator.leftover_pools() == []
