@@ -113,8 +113,9 @@ class RuntimeApiServer:
 
         self._httpd = LoopbackHTTPServer((host, port), _Handler)
         self.address = f"{host}:{self._httpd.server_address[1]}"
+        # A short poll interval: stopping the server (a function deleted or restarted) waits for it.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="lambda-runtime-api", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="lambda-runtime-api", daemon=True
         )
 
     def start(self) -> RuntimeApiServer:

@@ -12,13 +12,14 @@ import functools
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from rel_report import BAD_INPUT, MATRIX, SECRETS, secrets_in
 
 from local.chime_emulator.model import ChimeEmulator, RequestRecord
 from local.response_server import ResponseServer
+
+from .rel_report import BAD_INPUT, MATRIX, SECRETS, secrets_in
 
 _LEAKS_KEY = pytest.StashKey[list[str]]()
 
@@ -64,7 +65,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for key, value in report.user_properties:
         if key != "fault_matrix_cell" or report.skipped:
             continue
-        operation, fault = value
+        operation, fault = cast(tuple[str, str], value)
         if report.failed:
             MATRIX.record(operation, fault, "FAIL")
         elif report.when == "teardown" and MATRIX.cells.get((operation, fault)) != "FAIL":

@@ -56,7 +56,7 @@ def _text(max_size: int) -> st.SearchStrategy[str]:
     return st.one_of(
         st.text(max_size=max_size),
         st.text(alphabet="abcXYZ019._-", max_size=max_size),
-        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=max_size),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=max_size),
     )
 
 

@@ -84,9 +84,9 @@ def render(value: Any) -> str:
         ((function, argument),) = value.items()
         if function == "Fn::Join":
             separator, parts = argument
-            return separator.join(render(part) for part in parts)
+            return str(separator).join(render(part) for part in parts)
         if function == "Ref":
-            return "${" + argument + "}"
+            return "${" + str(argument) + "}"
         if function == "Fn::GetAtt":
             return "${" + ".".join(as_list(argument)) + "}"
         if function == "Fn::Sub" and isinstance(argument, str):

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_report import BAD_INPUT
-from rel_strategies import Case, malformed_physical_ids, resource_properties
 
 from kvs_stream_pool import index, pool_rules
 from local.chime_emulator import MUTATING_POOL_OPERATIONS, ChimeEmulator, EmulatorServer
@@ -23,6 +21,9 @@ from local.events import custom_resource_event
 from local.lambda_context import LambdaContext
 from local.offline import ENDPOINT_VARIABLES
 from local.response_server import ResponseServer
+
+from .rel_report import BAD_INPUT
+from .rel_strategies import Case, malformed_physical_ids, resource_properties
 
 REASON_MAX = 256  # what crhelper passes on untruncated; CloudFormation shows it in the console
 SETTINGS = settings(
@@ -144,6 +145,28 @@ def harness() -> Iterator[Harness]:
     _clear_client_caches()
 
 
+def check_outcome(
+    harness: Harness, test: str, response: dict[str, Any], case: Case, *, refused_for: str | None = None
+) -> None:
+    """Valid input: SUCCESS, and a new pool (a create or a replacement) is deleted as CloudFormation
+    would. Otherwise FAILED, naming the broken property (or ``refused_for``), with no mutating call."""
+    if case.valid and refused_for is None:
+        BAD_INPUT.record(test, "SUCCESS")
+        assert response["Status"] == "SUCCESS", response.get("Reason")
+        arn = response["PhysicalResourceId"]
+        assert pool_rules.is_pool_arn(arn)
+        if arn != harness.base_arn:
+            harness.delete(arn)
+    else:
+        BAD_INPUT.record(test, "FAILED")
+        if refused_for is not None:
+            assert response["Status"] == "FAILED" and refused_for in str(response.get("Reason"))
+        else:
+            check_failed(response, case)
+        assert harness.mutating_calls() == [], "a mutating call for invalid input"
+    assert harness.pools_except_base() == []
+
+
 def check_failed(response: dict[str, Any], case: Case) -> None:
     reason = str(response.get("Reason") or "")
     assert response["Status"] == "FAILED", f"accepted invalid input: {[p.verdict for p in case.problems]}"
@@ -160,16 +183,7 @@ def test_create_with_generated_properties(harness: Harness, case: Case) -> None:
     try:
         harness.backend.clear_request_log()
         response = harness.send("Create", case.properties)
-        if case.valid:
-            BAD_INPUT.record("Create", "SUCCESS")
-            assert response["Status"] == "SUCCESS", response.get("Reason")
-            assert pool_rules.is_pool_arn(response["PhysicalResourceId"])
-            harness.delete(response["PhysicalResourceId"])
-        else:
-            BAD_INPUT.record("Create", "FAILED")
-            check_failed(response, case)
-            assert harness.mutating_calls() == [], "a mutating call for invalid input"
-        assert harness.pools_except_base() == []
+        check_outcome(harness, "Create", response, case)
     finally:
         harness.remove_strays()
 
@@ -190,21 +204,8 @@ def test_update_with_generated_properties(harness: Harness, case: Case) -> None:
             and isinstance(stream, dict)
             and stream.get("Region") != "us-east-1"
         )
-        if case.valid and not same_name_new_region:
-            BAD_INPUT.record("Update", "SUCCESS")
-            assert response["Status"] == "SUCCESS", response.get("Reason")
-            if (
-                response["PhysicalResourceId"] != harness.base_arn
-            ):  # a replacement: clean up as CloudFormation
-                harness.delete(response["PhysicalResourceId"])
-        else:
-            BAD_INPUT.record("Update", "FAILED")
-            if same_name_new_region:
-                assert response["Status"] == "FAILED" and "Region" in str(response.get("Reason"))
-            else:
-                check_failed(response, case)
-            assert harness.mutating_calls() == [], "a mutating call for invalid input"
-        assert harness.pools_except_base() == []
+        refused_for = "Region" if same_name_new_region else None  # the names would collide
+        check_outcome(harness, "Update", response, case, refused_for=refused_for)
     finally:
         harness.remove_strays()
 

@@ -10,7 +10,11 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
-from rel_synth import (
+
+from chime_kvs_pool import KinesisVideoStreamPool
+from kvs_stream_pool import pool_rules
+
+from .rel_synth import (
     as_list,
     demo_app_module,
     demo_assembly_dir,
@@ -21,9 +25,6 @@ from rel_synth import (
     substitute,
     template_of,
 )
-
-from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
 
 POOL_ARN_RESOURCE = pool_rules.POOL_ARN_RESOURCE
 # The only acknowledged cdk-nag finding, on the only resource that has it (see docs/reliability.md):
@@ -41,7 +42,8 @@ POOL_ARNS_REASON = (
 
 def demo_stack(app: cdk.App, **kwargs: Any) -> cdk.Stack:
     module = demo_app_module()
-    return module["ChimeKvsPoolDemoStack"](app, module["STACK_NAME"], **kwargs)
+    stack: cdk.Stack = module["ChimeKvsPoolDemoStack"](app, module["STACK_NAME"], **kwargs)
+    return stack
 
 
 def pools_stack(app: cdk.App, count: int, env: cdk.Environment | None = None) -> cdk.Stack:

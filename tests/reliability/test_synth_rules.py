@@ -16,10 +16,11 @@ from cfnlint.jsonschema import StandardValidator
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_report import BAD_INPUT
 
 from chime_kvs_pool import KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
+
+from .rel_report import BAD_INPUT
 
 NATIVE_TYPE = "AWS::Chime::MediaPipelineKinesisVideoStreamPool"
 SETTINGS = settings(
