@@ -390,17 +390,27 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             "PoolName": name,
             "StreamConfiguration": stream_configuration,
             "Tags": RenderedTags(self._tags),
-            "WaitTimeoutSeconds": wait_seconds,
         }
+        # The handler reads an absent option as its default (pool_rules), so only the options that
+        # differ from it are sent: every pool's resource stays small in a stack of many pools.
+        if wait_seconds != pool_rules.WAIT_TIMEOUT_DEFAULT:
+            properties["WaitTimeoutSeconds"] = wait_seconds
         if api_region is not None:
-            # Sent only when given, so that templates without it are unchanged.
             properties["ApiRegion"] = api_region
             self._handler.allow_api_region(api_region)
-        # The handler's switches are always sent: an absent one means off to the handler.
-        ensure_role = ensure_service_linked_role is not False
-        properties["EnsureServiceLinkedRole"] = ensure_role
-        properties["AdoptExisting"] = bool(adopt_existing)
-        properties["DeleteStreamsOnDelete"] = bool(delete_streams_on_delete)
+        ensure_role = (
+            pool_rules.ENSURE_SERVICE_LINKED_ROLE_DEFAULT
+            if ensure_service_linked_role is None
+            else ensure_service_linked_role
+        )
+        switches = {
+            "EnsureServiceLinkedRole": ensure_role,
+            "AdoptExisting": bool(adopt_existing),
+            "DeleteStreamsOnDelete": bool(delete_streams_on_delete),
+        }
+        properties.update(
+            (prop, value) for prop, value in switches.items() if value != pool_rules.SWITCH_DEFAULTS[prop]
+        )
         if ensure_role:
             self._handler.allow_service_linked_role_creation()
         if delete_streams_on_delete:

@@ -153,6 +153,18 @@ WAIT_TIMEOUT_DEFAULT = 300
 WAIT_TIMEOUT_MIN = 1
 WAIT_TIMEOUT_MAX = 900
 
+# The handler's switch properties and the value an absent one stands for. The construct leaves a
+# switch (and WaitTimeoutSeconds) out of the template when it holds its default, so every pool's
+# resource stays small; the handler reads absence as this same default.
+ENSURE_SERVICE_LINKED_ROLE_DEFAULT = True
+ADOPT_EXISTING_DEFAULT = False
+DELETE_STREAMS_ON_DELETE_DEFAULT = False
+SWITCH_DEFAULTS: Mapping[str, bool] = {
+    "EnsureServiceLinkedRole": ENSURE_SERVICE_LINKED_ROLE_DEFAULT,
+    "AdoptExisting": ADOPT_EXISTING_DEFAULT,
+    "DeleteStreamsOnDelete": DELETE_STREAMS_ON_DELETE_DEFAULT,
+}
+
 
 def is_pool_arn(value: object) -> bool:
     return isinstance(value, str) and POOL_ARN_RE.fullmatch(value) is not None

@@ -24,9 +24,9 @@ TOP_LEVEL_PROPERTIES = (
     "DeleteStreamsOnDelete",
     "ApiRegion",
 )
-# The handler's switches. Absent means off: a template written before a switch existed keeps its
-# behaviour; the construct always sends all three, with its own defaults.
-SWITCH_PROPERTIES = ("EnsureServiceLinkedRole", "AdoptExisting", "DeleteStreamsOnDelete")
+# The handler's switches. An absent switch means its default (pool_rules.SWITCH_DEFAULTS), the same
+# default the construct documents, so the construct sends only the switches that differ from it.
+SWITCH_PROPERTIES = tuple(pool_rules.SWITCH_DEFAULTS)
 STREAM_CONFIGURATION_PROPERTIES = ("Region", "DataRetentionInHours")
 # ServiceToken and ServiceTimeout are CloudFormation's own; it passes them through with the rest.
 _IGNORED_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -48,11 +48,11 @@ class PoolSpec:
     tags: tuple[tuple[str, str], ...]
     wait_timeout_seconds: int
     # On Create: make sure the pools' service-linked role exists first.
-    ensure_service_linked_role: bool = False
+    ensure_service_linked_role: bool = pool_rules.ENSURE_SERVICE_LINKED_ROLE_DEFAULT
     # On Create: take over a pool of the same name instead of failing.
-    adopt_existing: bool = False
+    adopt_existing: bool = pool_rules.ADOPT_EXISTING_DEFAULT
     # On Delete: once the pool is gone, delete its Kinesis video streams.
-    delete_streams_on_delete: bool = False
+    delete_streams_on_delete: bool = pool_rules.DELETE_STREAMS_ON_DELETE_DEFAULT
     # The Region whose Chime SDK Media Pipelines API manages the pool; None: the function's own.
     api_region: str | None = None
 
@@ -166,8 +166,10 @@ def parse_bool(value: object) -> bool | None:
 
 
 def _parse_switch(value: object, prop: str, problems: list[Problem]) -> bool:
+    """The switch's value; absent means its default. An unreadable one is a problem, and reads as
+    off (the safe reading: no role created, no pool taken over, no stream deleted)."""
     if value is None:
-        return False
+        return pool_rules.SWITCH_DEFAULTS[prop]
     parsed = parse_bool(value)
     if parsed is None:
         problems.append((prop, f"{prop} must be true or false; got {pool_rules.quote(value)}"))

@@ -56,6 +56,14 @@ def test_an_existing_role_is_no_failure(cfn: CloudFormation) -> None:
     assert len(cfn.backend.leftover_pools()) == 1
 
 
+def test_an_absent_switch_ensures_the_role_as_the_construct_default_does(cfn: CloudFormation) -> None:
+    response = cfn.create(pool_properties("plain"))
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert services_called(cfn, "iam") == ["CreateServiceLinkedRole"]
+    assert cfn.backend.role_names() == [ROLE]
+
+
 def test_opting_out_makes_no_iam_call(cfn: CloudFormation) -> None:
     response = cfn.create(pool_properties(EnsureServiceLinkedRole="false"))
     assert response["Status"] == "SUCCESS"

@@ -38,6 +38,10 @@ def test_defaults_apply_when_optional_properties_are_absent() -> None:
     assert spec.data_retention_hours is None
     assert spec.tags == ()
     assert spec.wait_timeout_seconds == pool_rules.WAIT_TIMEOUT_DEFAULT
+    # An absent switch means the construct's default, which the construct then leaves out.
+    assert spec.ensure_service_linked_role is True
+    assert spec.adopt_existing is False
+    assert spec.delete_streams_on_delete is False
 
 
 def test_an_empty_tag_list_means_no_tags() -> None:

@@ -90,11 +90,44 @@ def iam_reference() -> dict[str, Any]:
 # ----- the properties -----
 
 
-def test_defaults_ensure_the_role_and_nothing_else() -> None:
-    properties = only_pool(template_of({}))["Properties"]
-    assert properties["EnsureServiceLinkedRole"] is True
-    assert properties["AdoptExisting"] is False
-    assert properties["DeleteStreamsOnDelete"] is False
+def test_default_switches_are_left_out_and_read_back_as_the_defaults() -> None:
+    template = template_of({"pool_name": "p", "stream_region": "us-east-1"})
+    properties = only_pool(template)["Properties"]
+    for switch in ("EnsureServiceLinkedRole", "AdoptExisting", "DeleteStreamsOnDelete"):
+        assert switch not in properties
+    sent = {k: v for k, v in properties.items() if k not in ("ServiceToken", "ServiceTimeout")}
+    spec = parse_properties(as_cloudformation_sends(sent))
+    # The default: ensure the role (and grant it), take nothing over, delete no stream.
+    assert (spec.ensure_service_linked_role, spec.adopt_existing, spec.delete_streams_on_delete) == (
+        True,
+        False,
+        False,
+    )
+    assert len(with_action(template, "iam:CreateServiceLinkedRole")) == 1
+
+
+@pytest.mark.parametrize(
+    ("props", "sent"),
+    [
+        (
+            {"ensure_service_linked_role": True, "adopt_existing": False, "delete_streams_on_delete": False},
+            {},
+        ),
+        ({"ensure_service_linked_role": False}, {"EnsureServiceLinkedRole": False}),
+        ({"adopt_existing": True}, {"AdoptExisting": True}),
+        ({"delete_streams_on_delete": True}, {"DeleteStreamsOnDelete": True}),
+    ],
+)
+def test_only_switches_that_differ_from_the_default_are_sent(
+    props: dict[str, Any], sent: dict[str, bool]
+) -> None:
+    properties = only_pool(template_of(props))["Properties"]
+    switches = {
+        k: v
+        for k, v in properties.items()
+        if k in ("EnsureServiceLinkedRole", "AdoptExisting", "DeleteStreamsOnDelete")
+    }
+    assert switches == sent
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Template
 
 from chime_kvs_pool import IKinesisVideoStreamPool, KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
+from kvs_stream_pool.properties import parse_properties
 from tests.unit.conftest import POOL_TYPE, new_stack, only_pool
 
 
@@ -79,7 +80,14 @@ def test_defaults(defaults: Template) -> None:
     properties = pool["Properties"]
     # The stack's Region: a token in this environment-agnostic stack.
     assert properties["StreamConfiguration"] == {"Region": {"Ref": "AWS::Region"}}
-    assert properties["WaitTimeoutSeconds"] == pool_rules.WAIT_TIMEOUT_DEFAULT
+    # Options holding the handler's defaults are left out (a smaller resource per pool).
+    assert "WaitTimeoutSeconds" not in properties
+    assert (
+        parse_properties(
+            {"PoolName": "p", "StreamConfiguration": {"Region": "us-east-1"}}
+        ).wait_timeout_seconds
+        == pool_rules.WAIT_TIMEOUT_DEFAULT
+    )
     assert "Tags" not in properties
     assert pool_rules.pool_name_error(properties["PoolName"]) is None
     assert pool["DeletionPolicy"] == "Delete"
@@ -182,3 +190,15 @@ def test_an_owned_pool_is_an_ikinesisvideostreampool(configured: tuple[Any, Temp
     pool, template = configured
     (pool_id,) = template.find_resources(POOL_TYPE)
     assert pool.stack.resolve(arn_of(pool)) == {"Ref": pool_id}
+
+
+def test_a_wait_timeout_equal_to_the_default_is_left_out_and_any_other_is_sent() -> None:
+    stack = new_stack()
+    KinesisVideoStreamPool(stack, "Five", wait_timeout=cdk.Duration.minutes(5))
+    KinesisVideoStreamPool(stack, "Six", wait_timeout=cdk.Duration.minutes(6))
+    pools = Template.from_stack(stack).find_resources(POOL_TYPE)
+    waits = {
+        "Five" if logical_id.startswith("Five") else "Six": pool["Properties"].get("WaitTimeoutSeconds")
+        for logical_id, pool in pools.items()
+    }
+    assert waits == {"Five": None, "Six": 360}
