@@ -8,7 +8,10 @@ stack's account in the stack's Region (and in each other control-plane Region th
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import json
+from typing import Any
+
+from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -48,6 +51,26 @@ LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 STREAM_LIST_ACTION = "kinesisvideo:ListStreams"
 STREAM_DELETE_ACTION = "kinesisvideo:DeleteStream"
 
+# cdk-nag's AwsSolutions pack reports every wildcard resource in the role's policy as its own
+# finding, ``AwsSolutions-IAM5[Resource::<the resource, intrinsics flattened>]``. The handler
+# acknowledges exactly the wildcards it writes, each with the reason it needs it, on the role alone
+# (aws-cdk-lib's Validations API: no cdk-nag dependency), so a cdk-nag user's stack passes while any
+# other wildcard, on this role or elsewhere, is still reported.
+NAG_WILDCARD_FINDING = "AwsSolutions::AwsSolutions-IAM5[Resource::{resource}]"
+POOL_ARNS_REASON = (
+    "Pool names are only known at deploy time (generated, or changed by an update that replaces the "
+    "pool), so the handler may call exactly the pool API it uses on the pool ARNs of this stack's "
+    "account in {region}, and no other resource."
+)
+STREAM_LIST_REASON = (
+    "kinesisvideo:ListStreams has no resource-level permission; the handler lists stream names only "
+    "to find a deleted pool's streams (delete_streams_on_delete)."
+)
+POOL_STREAMS_REASON = (
+    "A pool's streams are named after its PoolId, only known once the pool exists, and live in its "
+    "stream Region: DeleteStream is limited to the names the pools' service-linked role gives."
+)
+
 
 def pool_arns_in(stack: Stack, region: str) -> str:
     """Every pool ARN of the stack's account in ``region``."""
@@ -57,6 +80,26 @@ def pool_arns_in(stack: Stack, region: str) -> str:
         resource=pool_rules.POOL_ARN_RESOURCE,
         resource_name="*",
     )
+
+
+def flattened_reference(value: Any) -> str:
+    """A resolved resource as policy checkers such as cdk-nag name it in a finding: ``Ref`` and
+    ``Fn::GetAtt`` become ``<Name>`` and ``<Name.Attribute>``, ``Fn::Join`` is joined."""
+    if isinstance(value, str):
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Fn::Join":
+            separator, parts = argument
+            return str(separator).join(flattened_reference(part) for part in parts)
+        if function == "Ref":
+            return f"<{flattened_reference(argument)}>"
+        if function == "Fn::GetAtt":
+            name, attribute = argument
+            return f"<{flattened_reference(name)}.{flattened_reference(attribute)}>"
+        if function in ("Fn::Sub", "Fn::ImportValue"):
+            return flattened_reference(argument)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class PoolHandler(Construct):
@@ -103,6 +146,9 @@ class PoolHandler(Construct):
             description="Manages the stack's Chime SDK Media Pipelines Kinesis Video Stream pools",
             inline_policies={"ManagePools": policy},
         )
+        self._acknowledge_wildcard(
+            pool_arns_in(stack, stack.region), POOL_ARNS_REASON.format(region="its Region")
+        )
 
         source = handler_package_dir()
         self.function = lambda_.Function(
@@ -146,7 +192,9 @@ class PoolHandler(Construct):
         if region in self._api_regions:
             return
         self._api_regions.add(region)
-        self._pool_statement.add_resources(pool_arns_in(Stack.of(self), region))
+        pool_arns = pool_arns_in(Stack.of(self), region)
+        self._pool_statement.add_resources(pool_arns)
+        self._acknowledge_wildcard(pool_arns, POOL_ARNS_REASON.format(region=region))
 
     def allow_service_linked_role_creation(self) -> None:
         """Let the function create the pools' service-linked role, and no other role.
@@ -193,6 +241,15 @@ class PoolHandler(Construct):
                 sid="DeletePoolStreams", actions=[STREAM_DELETE_ACTION], resources=[pool_streams]
             ),
         )
+        self._acknowledge_wildcard("*", STREAM_LIST_REASON)
+        self._acknowledge_wildcard(pool_streams, POOL_STREAMS_REASON)
+
+    def _acknowledge_wildcard(self, resource: str, reason: str) -> None:
+        """Acknowledge cdk-nag's finding for this one wildcard resource, on the role only."""
+        role_resource = self.role.node.default_child
+        assert isinstance(role_resource, CfnResource)
+        finding = NAG_WILDCARD_FINDING.format(resource=flattened_reference(Stack.of(self).resolve(resource)))
+        Validations.of(role_resource).acknowledge(Acknowledgment(id=finding, reason=reason))
 
     @property
     def service_token(self) -> str:

@@ -1,0 +1,99 @@
+"""cdk-nag's AwsSolutions pack on a user's stack: the construct acknowledges its own findings.
+
+A user who runs cdk-nag must not have to acknowledge anything for the pools: the handler's role
+carries an acknowledgment for each wildcard resource it needs, and nothing wider. These tests add no
+acknowledgment of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+
+from chime_kvs_pool import KinesisVideoStreamPool
+from chime_kvs_pool.handler import flattened_reference, pool_arns_in
+
+
+def nag_findings(stack: cdk.Stack) -> set[tuple[str, str]]:
+    """(finding, construct path) for every unacknowledged cdk-nag finding of the stack's app."""
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    try:
+        app.synth()
+    except RuntimeError as error:  # the validation plugin fails synthesis on unacknowledged errors
+        if "ValidationFailed" not in str(error):
+            raise
+    report_file = Path(app.outdir, "validation-report.json")
+    report: dict[str, Any] = json.loads(report_file.read_text()) if report_file.exists() else {}
+    return {
+        (violation["ruleName"], resource["constructPath"])
+        for plugin in report.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+        for resource in violation["violatingConstructs"]
+    }
+
+
+def new_stack(tmp_path: Path, **kwargs: Any) -> cdk.Stack:
+    return cdk.Stack(cdk.App(outdir=str(tmp_path / "cdk.out")), "NagStack", **kwargs)
+
+
+def test_a_stack_of_pools_with_every_option_has_no_unacknowledged_finding(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path)
+    KinesisVideoStreamPool(stack, "Plain")
+    KinesisVideoStreamPool(stack, "Far", api_region="eu-west-1", delete_streams_on_delete=True)
+
+    assert nag_findings(stack) == set()
+
+
+def test_a_concrete_environment_has_no_unacknowledged_finding(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path, env=cdk.Environment(account="123456789012", region="eu-central-1"))
+    KinesisVideoStreamPool(stack, "Pool", delete_streams_on_delete=True)
+
+    assert nag_findings(stack) == set()
+
+
+def test_the_same_wildcard_on_another_role_is_still_reported(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path)
+    KinesisVideoStreamPool(stack, "Pool")
+    reader = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    pool_arns = pool_arns_in(stack, stack.region)
+    reader.add_to_policy(
+        iam.PolicyStatement(actions=["chime:GetMediaPipelineKinesisVideoStreamPool"], resources=[pool_arns])
+    )
+
+    finding = f"AwsSolutions-IAM5[Resource::{flattened_reference(stack.resolve(pool_arns))}]"
+    assert nag_findings(stack) == {(finding, "NagStack/Reader/DefaultPolicy/Resource")}
+
+
+def test_an_option_left_off_leaves_its_acknowledgment_off(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path)
+    pool = KinesisVideoStreamPool(stack, "Pool")
+    role = pool.handler.role.node.default_child
+    assert role is not None
+    acknowledged = [
+        rule
+        for entry in role.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule in entry.data
+    ]
+    assert acknowledged == [
+        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:<AWS::Region>:"
+        "<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*]"
+    ]
+
+
+def test_references_are_flattened_as_policy_checkers_name_them() -> None:
+    joined = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":logs:", {"Fn::GetAtt": ["Group", "Arn"]}]]
+    }
+    assert flattened_reference(joined) == "arn:<AWS::Partition>:logs:<Group.Arn>"
+    assert (
+        flattened_reference({"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}) == "arn:<AWS::Partition>:s3:::b/*"
+    )
+    assert flattened_reference("*") == "*"
