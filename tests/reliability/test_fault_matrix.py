@@ -398,6 +398,14 @@ class Cell:
         unexpected = [problem for problem in problems if not problem.startswith(repeated)]
         assert unexpected == []
 
+    def wait_until_pools_settle(self) -> None:
+        """Bounded wait for the service's changes in flight (CREATING, UPDATING) to finish."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline and any(
+            pool["PoolStatus"] in ("CREATING", "UPDATING") for pool in self.backend.leftover_pools()
+        ):
+            time.sleep(0.1)
+
     def destroy_and_count_leftovers(self) -> list[dict[str, Any]]:
         self.disarm()
         if self.cloud.stack(STACK_NAME) is not None:
@@ -503,7 +511,9 @@ def test_fault_matrix_cell(cell: Cell) -> None:
     assert stack.status == expected, f"stack ended {stack.status}; events with a reason: {failures}"
     cell.disarm()
     if expected == "UPDATE_ROLLBACK_FAILED":
-        # What an operator does next: ContinueUpdateRollback, which sends the rollback update again.
+        # What an operator does next, once the service is healthy again: ContinueUpdateRollback,
+        # which sends the rollback update again.
+        cell.wait_until_pools_settle()
         assert cell.cloud.continue_update_rollback(STACK_NAME).status == "UPDATE_ROLLBACK_COMPLETE"
     cell.assert_one_response_per_request()
     cell.assert_pool_matches_stack()
