@@ -209,15 +209,17 @@ def update_pool(
     """Bring the pool in line with ``new_spec``; replace it when a create-only property changed.
 
     The difference is taken between the old and new properties, as CloudFormation's own resources
-    do, so an update costs its mutating calls plus one Get (for Data, and to see ACTIVE). When the
-    old properties cannot be parsed, the pool's live state is the baseline instead (one Get more).
-    Rollback updates (old and new swapped) go through the same path.
+    do, so an update costs its mutating calls plus one Get (for Data, and to see ACTIVE). The pool's
+    live state is the baseline instead (one Get more) when the old properties cannot be parsed or do
+    not describe the pool behind ``physical_id``: the rollback of a failed replacement is sent to
+    the old pool with the new pool's properties as its old ones. Rollback updates (old and new
+    swapped) go through the same path.
     """
     if not pool_rules.is_pool_arn(physical_id):
         logger.info("No pool behind physical id %s: creating one", physical_id)
         return create_pool(client, new_spec, token, budget, on_physical_id)
 
-    if old_spec is None:
+    if old_spec is None or old_spec.pool_name != pool_rules.pool_name_in_arn(physical_id):
         return _update_from_live_state(client, physical_id, new_spec, token, budget, on_physical_id)
 
     if _is_replacement(old_spec.pool_name, old_spec.stream_region, new_spec):
@@ -228,8 +230,7 @@ def update_pool(
     _apply_tag_difference(client, physical_id, old_spec.tag_map, new_spec.tag_map)
     new_retention = new_spec.data_retention_hours
     if new_retention is not None and new_retention != old_spec.data_retention_hours:
-        _update_retention(client, physical_id, old_spec.data_retention_hours, new_retention, budget)
-        return wait_until_active(client, physical_id, budget)
+        return _update_retention(client, physical_id, old_spec.data_retention_hours, new_retention, budget)
     return _get_active_pool(client, physical_id, budget)
 
 
@@ -253,8 +254,7 @@ def _update_from_live_state(
     current_retention = current.get("StreamConfiguration", {}).get("DataRetentionInHours")
     new_retention = new_spec.data_retention_hours
     if new_retention is not None and new_retention != current_retention:
-        _update_retention(client, physical_id, current_retention, new_retention, budget)
-        return wait_until_active(client, physical_id, budget)
+        return _update_retention(client, physical_id, current_retention, new_retention, budget)
     if current.get("PoolStatus") != ACTIVE:
         return wait_until_active(client, physical_id, budget)
     return current
@@ -279,19 +279,29 @@ def _is_replacement(old_name: object, old_region: object, new_spec: PoolSpec) ->
 
 def _update_retention(
     client: ChimeSDKMediaPipelinesClient, arn: str, old_hours: object, new_hours: int, budget: Budget
-) -> None:
-    """Change the retention; a pool still CREATING or UPDATING refuses with a conflict, retried."""
+) -> KinesisVideoStreamPoolConfigurationTypeDef:
+    """Change the retention and wait for ACTIVE.
+
+    A pool still CREATING or UPDATING refuses with a conflict, perhaps while it is already moving to
+    this very value (an earlier delivery of the same request, or a rollback after a timed-out
+    update). Then wait for it to settle and decide again from its live retention, so that a repeated
+    request converges instead of starting one more slow update each time.
+    """
     logger.info("Updating retention of %s from %s to %s hours", arn, old_hours, new_hours)
-    try:
-        _call_when_allowed(
-            lambda: client.update_media_pipeline_kinesis_video_stream_pool(
+    while True:
+        try:
+            client.update_media_pipeline_kinesis_video_stream_pool(
                 Identifier=arn, StreamConfiguration={"DataRetentionInHours": new_hours}
-            ),
-            arn,
-            budget,
-        )
-    except ClientError as error:
-        raise PoolError(f"updating pool {arn} failed: {_error_text(error)}") from error
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConflictException":
+                raise PoolError(f"updating pool {arn} failed: {_error_text(error)}") from error
+            logger.info("Pool %s is busy (%s); waiting for it to settle", arn, _error_text(error))
+            configuration = wait_until_active(client, arn, budget)
+            if configuration.get("StreamConfiguration", {}).get("DataRetentionInHours") == new_hours:
+                return configuration
+            continue
+        return wait_until_active(client, arn, budget)
 
 
 def _get_active_pool(
@@ -391,24 +401,16 @@ def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Bud
 
 def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> None:
     """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts."""
-    _call_when_allowed(
-        lambda: client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn), arn, budget
-    )
-
-
-def _call_when_allowed(call: Callable[[], object], arn: str, budget: Budget) -> None:
-    """Make a mutating call, retrying a ConflictException (the pool is CREATING or UPDATING) with
-    the polling backoff while the budget lasts; any other error, or the last conflict, is raised."""
     delays = iter(_PollDelays(budget))
     while True:
         try:
-            call()
+            client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
             return
         except ClientError as error:
             delay = next(delays, None)
             if _error_code(error) != "ConflictException" or delay is None:
                 raise
-            logger.info("Pool %s is busy (%s); retrying", arn, _error_text(error))
+            logger.info("Pool %s is busy (%s); retrying the delete", arn, _error_text(error))
             budget.sleep(delay)
 
 

@@ -170,6 +170,11 @@ def is_pool_arn(value: object) -> bool:
     return isinstance(value, str) and POOL_ARN_RE.fullmatch(value) is not None
 
 
+def pool_name_in_arn(arn: str) -> str:
+    """The pool name a pool ARN ends with (``.../media-pipeline-kinesis-video-stream-pool/<name>``)."""
+    return arn.rsplit("/", 1)[-1]
+
+
 def wait_timeout_error(seconds: object) -> str | None:
     prop = "WaitTimeoutSeconds"
     if isinstance(seconds, bool) or not isinstance(seconds, int):

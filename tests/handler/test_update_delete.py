@@ -92,7 +92,9 @@ def test_a_retention_change_on_a_busy_pool_retries_the_conflict(cfn: CloudFormat
     assert _live_pool(cfn, arn)["StreamConfiguration"]["DataRetentionInHours"] == 48
 
 
-def test_a_conflict_that_outlasts_the_budget_fails_the_update_by_name(cfn: CloudFormation) -> None:
+def test_a_conflict_that_outlasts_the_budget_fails_and_says_what_state_the_pool_is_in(
+    cfn: CloudFormation,
+) -> None:
     cfn.backend.create_delay = 30.0
     created = cfn.emulator.client.create_media_pipeline_kinesis_video_stream_pool(
         PoolName="stuck", StreamConfiguration={"Region": "us-east-1", "DataRetentionInHours": 24}
@@ -104,8 +106,28 @@ def test_a_conflict_that_outlasts_the_budget_fails_the_update_by_name(cfn: Cloud
 
     assert response["Status"] == "FAILED"
     assert response["PhysicalResourceId"] == arn
-    assert "updating pool" in response["Reason"] and "ConflictException" in response["Reason"]
+    assert "still CREATING" in response["Reason"]
     assert cfn.backend.calls(UPDATE, succeeded=True) == []
+
+
+def test_a_repeated_update_whose_change_is_under_way_converges_without_another_update(
+    cfn: CloudFormation,
+) -> None:
+    old = pool_properties("moving", retention="24")
+    arn = _created(cfn, old)
+    # An earlier delivery of the same request started the change, then its invocation ended.
+    cfn.backend.update_delay = 0.6
+    cfn.emulator.client.update_media_pipeline_kinesis_video_stream_pool(
+        Identifier=arn, StreamConfiguration={"DataRetentionInHours": 48}
+    )
+    cfn.forget_calls()
+
+    response = cfn.update(arn, pool_properties("moving", retention="48"), old)
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["Data"]["DataRetentionInHours"] == "48"
+    assert response["Data"]["PoolStatus"] == "ACTIVE"
+    assert [record.error for record in cfn.backend.calls(UPDATE)] == ["ConflictException"]
 
 
 def test_a_tag_change_applies_only_the_difference(cfn: CloudFormation) -> None:
@@ -229,6 +251,22 @@ def test_a_name_change_seen_only_in_the_live_pool_replaces_it(cfn: CloudFormatio
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"].endswith("/declared-name")
     assert cfn.mutating_calls() == [CREATE]
+
+
+def test_the_rollback_of_a_failed_replacement_keeps_the_old_pool(cfn: CloudFormation) -> None:
+    old = pool_properties(name="kept", retention="24", tags={"team": "media"})
+    old_arn = _created(cfn, old)
+    renamed = pool_properties(name="kept-v2", retention="24", tags={"team": "media"})
+
+    # The replacement failed; CloudFormation sends the rollback to the OLD pool, with the failed
+    # update's properties as the old ones: they do not describe this pool.
+    rollback = cfn.update(old_arn, old, renamed)
+
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["PhysicalResourceId"] == old_arn
+    assert rollback["Data"]["PoolName"] == "kept"
+    assert cfn.mutating_calls() == []
+    assert [pool["PoolArn"] for pool in cfn.backend.leftover_pools()] == [old_arn]
 
 
 # ----- Delete -----
