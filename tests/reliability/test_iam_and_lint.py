@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
 
 from chime_kvs_pool import KinesisVideoStreamPool
 from kvs_stream_pool import pool_rules
+from tests.cdk_nag_report import unacknowledged_findings
 
 from .rel_synth import (
     as_list,
@@ -164,15 +163,7 @@ def nag_violations() -> list[dict[str, Any]]:
     what the construct itself acknowledges is accepted (tests/unit/test_nag.py: that it is narrow)."""
     app = new_app()
     demo_stack(app)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    try:
-        app.synth()
-    except RuntimeError as error:  # the validation plugin fails synthesis on unacknowledged errors
-        if "ValidationFailed" not in str(error):
-            raise
-    report_file = Path(app.outdir, "validation-report.json")
-    report = json.loads(report_file.read_text()) if report_file.exists() else {"pluginReports": []}
-    return [violation for plugin in report["pluginReports"] for violation in plugin.get("violations", [])]
+    return unacknowledged_findings(app)
 
 
 def test_cdk_nag_awssolutions_passes_on_the_constructs_own_acknowledgment() -> None:

@@ -7,34 +7,24 @@ acknowledgment of their own.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks
 
 from chime_kvs_pool import KinesisVideoStreamPool
 from chime_kvs_pool.handler import flattened_reference, pool_arns_in
+from tests.cdk_nag_report import unacknowledged_findings
 
 
 def nag_findings(stack: cdk.Stack) -> set[tuple[str, str]]:
     """(finding, construct path) for every unacknowledged cdk-nag finding of the stack's app."""
     app = stack.node.root
     assert isinstance(app, cdk.App)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    try:
-        app.synth()
-    except RuntimeError as error:  # the validation plugin fails synthesis on unacknowledged errors
-        if "ValidationFailed" not in str(error):
-            raise
-    report_file = Path(app.outdir, "validation-report.json")
-    report: dict[str, Any] = json.loads(report_file.read_text()) if report_file.exists() else {}
     return {
         (violation["ruleName"], resource["constructPath"])
-        for plugin in report.get("pluginReports", [])
-        for violation in plugin.get("violations", [])
+        for violation in unacknowledged_findings(app)
         for resource in violation["violatingConstructs"]
     }
 
