@@ -90,11 +90,15 @@ def function_process_peak_kib(handler: str) -> int:
 
 
 def zipped_size(folder: Path) -> int:
-    """The asset's size as a deflated zip, the way it is uploaded for Lambda."""
+    """The asset's size as a deflated zip, the way it is uploaded for Lambda.
+
+    Bytecode caches are left out: the synthesized asset has none; they appear in the folder only once
+    the local runtime has imported the handler from it, and Lambda never receives them.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            if path.is_file() and "__pycache__" not in path.parts:
                 archive.write(path, path.relative_to(folder).as_posix())
     return len(buffer.getvalue())
 
