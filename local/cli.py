@@ -13,11 +13,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from local.chime_emulator import ChimeEmulator
+from local.chime_emulator.model import RequestRecord
 from local.cloudformation import StackEvent, StackRecord
 from local.offline import OfflineCloud
 from local.state import DEFAULT_STATE_DIR, StateStore
@@ -116,6 +118,7 @@ def demo(output: Path, state_dir: Path, region: str = "us-east-1", out: TextIO =
     with OfflineCloud(demo_state, region=region, emulator=emulator, on_event=printer) as cloud:
         for number, (title, context) in enumerate(steps, start=1):
             print(f"\n=== Step {number}/{len(steps)}: {title} ===", file=out, flush=True)
+            calls_before = len(cloud.emulator.request_log)
             if context is None:
                 stack = cloud.destroy(DEFAULT_STACK)
                 status = stack.status if stack else "MISSING"
@@ -129,6 +132,7 @@ def demo(output: Path, state_dir: Path, region: str = "us-east-1", out: TextIO =
                 print_outputs(stack, out)
             if status not in _SUCCESS_STATUSES:
                 failures.append(f"step {number} ({title}) ended {status}")
+            print_api_calls(cloud.emulator.request_log[calls_before:], out)
             print_pools(cloud.emulator, out)
             if failures:
                 break
@@ -206,6 +210,13 @@ def print_outputs(stack: StackRecord, out: TextIO = sys.stdout) -> None:
     print(f"\nStack ARN:\n{stack.stack_id}", file=out, flush=True)
 
 
+def print_api_calls(requests: Sequence[RequestRecord], out: TextIO = sys.stdout) -> None:
+    """What the handler asked of the services in one step, from the emulator's request log."""
+    counts = Counter(request.operation for request in requests)
+    summary = ", ".join(f"{operation} x{count}" for operation, count in counts.items()) or "none"
+    print(f"\nAPI calls by the handler: {summary}", file=out)
+
+
 def print_pools(emulator: ChimeEmulator, out: TextIO = sys.stdout) -> None:
     pools: list[dict[str, Any]] = emulator.leftover_pools()
     print(f"\nThe emulator holds {len(pools)} pool(s):", file=out)
@@ -217,4 +228,6 @@ def print_pools(emulator: ChimeEmulator, out: TextIO = sys.stdout) -> None:
             f"tags={pool.get('Tags')}",
             file=out,
         )
+    roles = emulator.role_names()
+    print(f"Service-linked roles: {', '.join(roles) if roles else 'none'}", file=out)
     out.flush()
