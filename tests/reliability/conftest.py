@@ -16,12 +16,15 @@ from typing import Any, cast
 
 import pytest
 
+from kvs_stream_pool import lifecycle
 from local.chime_emulator.model import ChimeEmulator, RequestRecord
 from local.response_server import ResponseServer
 
 from .rel_report import BAD_INPUT, MATRIX, SECRETS, secrets_in
 
 _LEAKS_KEY = pytest.StashKey[list[str]]()
+# lifecycle.client_request_token: the first TOKEN_LENGTH hex digits of a SHA-256.
+HANDLER_TOKEN_RE = re.compile(f"[0-9a-f]{{{lifecycle.TOKEN_LENGTH}}}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,7 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
     @functools.wraps(original_record)
     def record(self: ChimeEmulator, entry: RequestRecord) -> None:
         token = entry.params.get("ClientRequestToken") if isinstance(entry.params, dict) else None
-        if isinstance(token, str) and token:
+        # Only the tokens our handler derives (a hash); other suites pick short tokens of their own
+        # such as "second", which would then be "found" in any log that happens to hold that word.
+        if isinstance(token, str) and HANDLER_TOKEN_RE.fullmatch(token):
             SECRETS.add(token)
         original_record(self, entry)
 
