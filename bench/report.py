@@ -28,10 +28,13 @@ MISS_NOTES: dict[tuple[str, str], str] = {
         "should not do."
     ),
     ("synth", "synth time"): (
-        "Ours also synthesizes a Lambda function, its role, policy and log group, and bundles the "
-        "handler asset locally (a copy plus pip installing crhelper) on every synth, which the native "
-        "L1 does not. What would close it: reusing the bundle when the handler source and "
-        "requirements.txt are unchanged (an asset hash computed from the sources instead of the output)."
+        "Measured in process at N=100: declaring the pools takes about 1.0 s against the L1's 0.3 s "
+        "(about 7 ms more per pool: the jsii round trips of a CustomResource, its TagManager, validation "
+        "and attribute tokens, against one L1 object), and ours adds the import of more aws-cdk-lib "
+        "modules and a fixed function, role, policy, log group and a local copy of the handler asset; "
+        "app.synth() itself costs the same. The ratio moves between about 1.3x and 1.5x with machine "
+        "load. What would close it: fewer jsii calls per pool (for example one validation callback "
+        "per stack instead of one per pool)."
     ),
     ("synth", "template bytes per extra pool"): (
         "Options holding their defaults are already left out (WaitTimeoutSeconds and the three "
