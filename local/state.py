@@ -39,10 +39,6 @@ class StateStore:
     def stack_file(self, stack_name: str) -> Path:
         return self.root / "stacks" / f"{stack_name}.json"
 
-    def stack_names(self) -> list[str]:
-        folder = self.root / "stacks"
-        return sorted(path.stem for path in folder.glob("*.json")) if folder.is_dir() else []
-
     def load_stack(self, stack_name: str) -> StackRecord | None:
         path = self.stack_file(stack_name)
         if not path.exists():
