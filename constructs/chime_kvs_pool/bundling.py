@@ -1,7 +1,8 @@
 """Local bundling of the handler asset: the installed handler package plus crhelper, no Docker.
 
-The asset is the handler package ``kvs_stream_pool`` (found next to the installed package, never
-relative to the current directory, so the construct works from a wheel in any app) and crhelper,
+The asset is the handler package ``chime_kvs_pool.runtime`` (its source is ``lambda/kvs_stream_pool/``;
+found where the package is installed, never relative to the current directory, so the construct
+works from a wheel in any app) and crhelper,
 copied from the pinned distribution installed in this environment. boto3 is left out on purpose:
 the Lambda runtime provides it, and the asset stays a few tens of kilobytes.
 """
@@ -17,9 +18,11 @@ from pathlib import Path
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 
-import kvs_stream_pool
+import chime_kvs_pool.runtime
 
-HANDLER_PACKAGE = "kvs_stream_pool"
+# Where the package sits inside the asset: the same import path as in the wheel. The asset has no
+# ``chime_kvs_pool/__init__.py`` (a namespace package there), so the Lambda never imports the construct.
+HANDLER_PACKAGE = ("chime_kvs_pool", "runtime")
 CRHELPER_DISTRIBUTION = "crhelper"
 
 _SKIPPED_PARTS = frozenset({"__pycache__"})
@@ -28,7 +31,7 @@ _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 def handler_package_dir() -> Path:
     """The directory of the installed handler package: the asset's source."""
-    return Path(kvs_stream_pool.__file__).resolve().parent
+    return Path(chime_kvs_pool.runtime.__file__).resolve().parent
 
 
 def _is_bundled(relative: Path) -> bool:
@@ -37,8 +40,8 @@ def _is_bundled(relative: Path) -> bool:
 
 
 def copy_handler_package(source: Path, output_dir: Path) -> None:
-    """Copy the handler package into ``<output_dir>/kvs_stream_pool/``."""
-    target = output_dir / HANDLER_PACKAGE
+    """Copy the handler package into ``<output_dir>/chime_kvs_pool/runtime/``."""
+    target = output_dir.joinpath(*HANDLER_PACKAGE)
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
         if path.is_file() and _is_bundled(relative):

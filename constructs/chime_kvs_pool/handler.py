@@ -18,12 +18,12 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from chime_kvs_pool.bundling import handler_bundling_options, handler_package_dir
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 # The fixed id that makes the handler a singleton: found on the Stack, created on first use.
 HANDLER_ID = "ChimeKvsPoolHandler"
 
-HANDLER_ENTRY_POINT = "kvs_stream_pool.index.handler"
+HANDLER_ENTRY_POINT = "chime_kvs_pool.runtime.index.handler"
 # The newest Python runtime of the pinned aws-cdk-lib. The handler also runs on 3.11 and later.
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # Lambda's maximum: the handler bounds its own waits by WaitTimeoutSeconds and the remaining time.

@@ -33,8 +33,8 @@ from constructs import Construct, IValidation
 
 from chime_kvs_pool import validation
 from chime_kvs_pool.handler import PoolHandler
+from chime_kvs_pool.runtime import pool_rules
 from chime_kvs_pool.tagging import RenderedTags, tag_pairs
-from kvs_stream_pool import pool_rules
 
 RESOURCE_TYPE = "Custom::ChimeKinesisVideoStreamPool"
 DEFAULT_WAIT_TIMEOUT = Duration.seconds(pool_rules.WAIT_TIMEOUT_DEFAULT)

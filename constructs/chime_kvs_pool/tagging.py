@@ -12,7 +12,7 @@ from typing import Any
 import jsii
 from aws_cdk import IResolvable, IResolveContext, TagManager, Token
 
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 
 def tag_pairs(manager: TagManager) -> list[tuple[str, str]]:

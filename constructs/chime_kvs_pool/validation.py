@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from aws_cdk import Duration, RemovalPolicy, Token
 
 from chime_kvs_pool import regions
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 # The handler needs time after its wait for the final calls and its response, inside the function's
 # 15 minutes: the construct keeps one minute of that for itself.

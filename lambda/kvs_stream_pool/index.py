@@ -1,6 +1,6 @@
 """The Lambda entry point: crhelper wiring around ``lifecycle``, kept thin.
 
-The Lambda's handler string is ``kvs_stream_pool.index.handler``. crhelper sends the CloudFormation
+The Lambda's handler string is ``chime_kvs_pool.runtime.index.handler``. crhelper sends the CloudFormation
 response; this module adapts it to our needs (see ``_SingleResponseResource``) and turns each request
 into one ``lifecycle`` call.
 """

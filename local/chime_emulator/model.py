@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kvs_stream_pool.pool_rules import RESERVED_TAG_PREFIX, is_reserved_tag_key
+from chime_kvs_pool.runtime.pool_rules import RESERVED_TAG_PREFIX, is_reserved_tag_key
 from local.chime_emulator.faults import FaultPlan
 from local.chime_emulator.service_model import service_model
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kvs_stream_pool import index
+from chime_kvs_pool.runtime import index
 from local.chime_emulator import MUTATING_POOL_OPERATIONS
 from local.events import custom_resource_event
 from local.lambda_context import LambdaContext

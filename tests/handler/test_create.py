@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 from .conftest import CloudFormation, pool_properties
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvs_stream_pool import lifecycle
+from chime_kvs_pool.runtime import lifecycle
 
 ARN = "arn:aws:chime:us-east-1:123456789012:media-pipeline-kinesis-video-stream-pool/p"
 

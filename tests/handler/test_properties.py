@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvs_stream_pool import pool_rules
-from kvs_stream_pool.properties import (
+from chime_kvs_pool.runtime import pool_rules
+from chime_kvs_pool.runtime.properties import (
     REASON_MAX,
     TOP_LEVEL_PROPERTIES,
     InvalidPropertiesError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 from .conftest import CloudFormation, pool_properties
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from crhelper import CfnResource
 
-from kvs_stream_pool import index
+from chime_kvs_pool.runtime import index
 
 from .conftest import CloudFormation, pool_properties
 
@@ -46,7 +46,7 @@ def test_importing_the_handler_creates_no_boto3_client() -> None:
         "    made.append(service_name)\n"
         "    return original(self, service_name, *a, **k)\n"
         "c.ClientCreator.create_client = counting\n"
-        "import kvs_stream_pool.index\n"
+        "import chime_kvs_pool.runtime.index\n"
         "print(','.join(made))\n"
     )
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import pytest
 
-from kvs_stream_pool import lifecycle
+from chime_kvs_pool.runtime import lifecycle
 from local.chime_emulator.model import ChimeEmulator, RequestRecord
 from local.response_server import ResponseServer
 

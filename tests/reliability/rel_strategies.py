@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 MISSING = object()  # the property is left out of the event
 

@@ -15,7 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 import boto3
 
-import kvs_stream_pool
+import chime_kvs_pool.runtime
 
 REPO = Path(__file__).resolve().parents[2]
 APP_FILE = REPO / "app.py"
@@ -107,7 +107,7 @@ def handler_api_calls() -> frozenset[str]:
         "chime-sdk-media-pipelines", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     methods: dict[str, str] = client.meta.method_to_api_mapping
-    package = Path(kvs_stream_pool.__file__).resolve().parent
+    package = Path(chime_kvs_pool.runtime.__file__).resolve().parent
     called: set[str] = set()
     for source in package.glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text())):

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kvs_stream_pool import index, pool_rules
+from chime_kvs_pool.runtime import index, pool_rules
 from local.chime_emulator import MUTATING_POOL_OPERATIONS, ChimeEmulator, EmulatorServer
 from local.events import custom_resource_event
 from local.lambda_context import LambdaContext

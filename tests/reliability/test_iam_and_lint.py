@@ -10,7 +10,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 from tests.cdk_nag_report import unacknowledged_findings
 
 from .rel_synth import (

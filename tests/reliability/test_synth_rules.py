@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 
 from .rel_report import BAD_INPUT
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 from tests.unit.conftest import POOL_TYPE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

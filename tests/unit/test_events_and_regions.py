@@ -13,7 +13,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from chime_kvs_pool import KinesisVideoStreamPool
 from chime_kvs_pool.pool import EVENTS_REGION_WARNING, OPT_IN_UNCHECKED_WARNING, STATE_CHANGE_DETAIL_TYPE
 from chime_kvs_pool.regions import OPT_IN_REGIONS, is_opt_in_region, required_stream_region
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 from tests.unit.conftest import new_stack, only_pool
 
 ACCOUNT = "111122223333"

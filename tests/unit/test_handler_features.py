@@ -16,7 +16,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool.properties import parse_properties
+from chime_kvs_pool.runtime.properties import parse_properties
 from tests.unit.conftest import new_stack, only_pool, pool_resources
 
 SERVICE = "mediapipelines.chime.amazonaws.com"

@@ -99,7 +99,7 @@ def test_function_settings(three_pools: Template) -> None:
         {
             "Runtime": "python3.14",
             "Architectures": ["arm64"],
-            "Handler": "kvs_stream_pool.index.handler",
+            "Handler": "chime_kvs_pool.runtime.index.handler",
             "MemorySize": 256,
             "Timeout": 900,
             "LoggingConfig": {"LogGroup": {"Ref": Match.any_value()}},
@@ -177,8 +177,8 @@ def test_asset_holds_the_handler_and_crhelper_but_not_boto3(
     assert source["packaging"] == "zip"
     asset_dir = Path(assembly.directory) / source["path"]
 
-    assert (asset_dir / "kvs_stream_pool" / "index.py").is_file()
-    assert (asset_dir / "kvs_stream_pool" / "pool_rules.py").is_file()
+    assert (asset_dir / "chime_kvs_pool" / "runtime" / "index.py").is_file()
+    assert (asset_dir / "chime_kvs_pool" / "runtime" / "pool_rules.py").is_file()
     assert (asset_dir / "crhelper" / "__init__.py").is_file()
     assert (asset_dir / "crhelper" / "resource_helper.py").is_file()
     (dist_info,) = asset_dir.glob("crhelper-*.dist-info")

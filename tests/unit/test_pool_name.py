@@ -7,7 +7,7 @@ from aws_cdk.assertions import Template
 from constructs import Construct
 
 from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 from tests.unit.conftest import new_stack, only_pool, pool_resources
 
 

@@ -9,8 +9,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from chime_kvs_pool import IKinesisVideoStreamPool, KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
-from kvs_stream_pool.properties import parse_properties
+from chime_kvs_pool.runtime import pool_rules
+from chime_kvs_pool.runtime.properties import parse_properties
 from tests.unit.conftest import POOL_TYPE, new_stack, only_pool
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from kvs_stream_pool import pool_rules
-from kvs_stream_pool.pool_rules import PoolRuleError
+from chime_kvs_pool.runtime import pool_rules
+from chime_kvs_pool.runtime.pool_rules import PoolRuleError
 
 
 @pytest.fixture(scope="module")

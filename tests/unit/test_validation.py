@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 
 from chime_kvs_pool import KinesisVideoStreamPool
-from kvs_stream_pool import pool_rules
+from chime_kvs_pool.runtime import pool_rules
 from tests.unit.conftest import new_stack
 
 

@@ -84,8 +84,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledWhe
     yield InstalledWheel(wheel, python, workdir)
 
 
-def test_the_wheel_ships_both_packages_and_the_handler_requirements(installed: InstalledWheel) -> None:
+def test_the_wheel_ships_one_namespace_with_the_handler_and_its_requirements(
+    installed: InstalledWheel,
+) -> None:
     names = set(zipfile.ZipFile(installed.wheel).namelist())
+    # Only chime_kvs_pool in site-packages: no generic top-level name that could clash with a user's.
+    top_level = {name.split("/")[0] for name in names if ".dist-info/" not in name}
+    assert top_level == {"chime_kvs_pool"}
     for module in (
         "__init__.py",
         "index.py",
@@ -94,14 +99,14 @@ def test_the_wheel_ships_both_packages_and_the_handler_requirements(installed: I
         "properties.py",
         "requirements.txt",
     ):
-        assert f"kvs_stream_pool/{module}" in names
+        assert f"chime_kvs_pool/runtime/{module}" in names
     for module in ("__init__.py", "pool.py", "handler.py", "bundling.py", "regions.py", "py.typed"):
         assert f"chime_kvs_pool/{module}" in names
     assert not any("__pycache__" in name or name.startswith(("tests/", "local/")) for name in names)
 
 
 def test_the_fresh_environment_imports_the_installed_copy(installed: InstalledWheel) -> None:
-    probe = "import chime_kvs_pool, kvs_stream_pool as h; print(chime_kvs_pool.__file__); print(h.__file__)"
+    probe = "import chime_kvs_pool, chime_kvs_pool.runtime as h\nprint(chime_kvs_pool.__file__, h.__file__)"
     result = _run([str(installed.python), "-c", probe], installed.workdir, SYNTH_TIMEOUT_SECONDS)
     for location in result.stdout.split():
         path = Path(location).resolve()
@@ -129,8 +134,12 @@ def test_a_cdk_app_outside_the_repo_synthesizes_with_the_bundled_handler(install
     assert types.count("AWS::Lambda::Function") == 1
 
     (asset,) = [path for path in outdir.glob("asset.*") if path.is_dir()]
-    assert (asset / "kvs_stream_pool" / "index.py").read_bytes() == (HANDLER_SOURCE / "index.py").read_bytes()
+    assert (asset / "chime_kvs_pool" / "runtime" / "index.py").read_bytes() == (
+        HANDLER_SOURCE / "index.py"
+    ).read_bytes()
     assert (asset / "crhelper" / "__init__.py").is_file()
     assert (asset / "crhelper" / "resource_helper.py").is_file()
     function = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
-    assert function["Properties"]["Handler"] == "kvs_stream_pool.index.handler"
+    assert function["Properties"]["Handler"] == "chime_kvs_pool.runtime.index.handler"
+    # The Lambda never imports the construct library: no chime_kvs_pool/__init__.py in the asset.
+    assert not (asset / "chime_kvs_pool" / "__init__.py").exists()
