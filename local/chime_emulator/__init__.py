@@ -8,7 +8,7 @@ calls on their service-linked role (``AWS_ENDPOINT_URL_IAM``), routed by the Sig
 """
 
 from local.chime_emulator.faults import FAULT_KINDS, Fault, FaultPlan
-from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord
+from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord, Switches
 from local.chime_emulator.server import EmulatorServer
 from local.chime_emulator.service_model import MUTATING_POOL_OPERATIONS
 
@@ -21,4 +21,5 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "RequestRecord",
+    "Switches",
 ]

@@ -30,6 +30,14 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         "--pool-quota", type=int, help=f"pools allowed per region (default: {DEFAULT_POOL_QUOTA})"
     )
     parser.add_argument(
+        "--switch",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a behaviour the service docs leave open, e.g. delete_deleting_pool=conflict "
+        "(repeatable; see docs/emulator.md, Switches)",
+    )
+    parser.add_argument(
         "--state",
         type=Path,
         help="JSON file to load pools from at start and save them to after each change and at exit",
@@ -52,6 +60,14 @@ def build_backend(args: argparse.Namespace) -> ChimeEmulator:
         value = getattr(args, option)
         if value is not None:
             setattr(backend, attribute, value)
+    for setting in args.switch:
+        name, equals, value = setting.partition("=")
+        if not equals:
+            raise SystemExit(f"--switch expects NAME=VALUE; got {setting!r}")
+        try:
+            backend.switches.set(name, value)
+        except ValueError as error:
+            raise SystemExit(f"--switch {setting}: {error}") from None
     return backend
 
 

@@ -23,9 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from chime_kvs_pool.runtime.pool_rules import RESERVED_TAG_PREFIX, is_reserved_tag_key
 from local.chime_emulator.faults import FaultPlan
 from local.chime_emulator.service_model import service_model
 
@@ -46,9 +45,64 @@ POOL_SERVICE_LINKED_ROLE = "AWSServiceRoleForAmazonChimeSDKMediaPipelines"
 # A real PoolId: ChimeMediaPipelines-<PoolName>-<uuid>; the pool's streams start with it.
 POOL_ID_PREFIX = "ChimeMediaPipelines"
 
+# AWS reserves tag keys that start with "aws:", in any case (AWS's general tagging rules, "Tag naming
+# limits and requirements"); the service model says nothing of it, so it is this emulator's own fact.
+RESERVED_TAG_PREFIX = "aws:"
+
 CREATING, ACTIVE, UPDATING, DELETING, FAILED = "CREATING", "ACTIVE", "UPDATING", "DELETING", "FAILED"
 FAILED_REASON = "Kinesis Video Streams could not be created for the pool"
 _STATE_VERSION = 1
+
+
+DeleteDeletingPool = Literal["accept", "conflict"]
+DeleteStreamOfDeletingPool = Literal["refuse", "allow"]
+PoolIdIdentifier = Literal["refuse", "accept"]
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "delete_deleting_pool": get_args(DeleteDeletingPool),
+    "delete_stream_of_deleting_pool": get_args(DeleteStreamOfDeletingPool),
+    "pool_id_identifier": get_args(PoolIdIdentifier),
+}
+
+
+@dataclass
+class Switches:
+    """Behaviours the service's documentation leaves open: the emulator plays either side, so the
+    product can be tested against both (docs/emulator.md, "Switches", says why each default).
+
+    - ``delete_deleting_pool``: Delete of a pool that is already DELETING is ``"accept"``ed (204, no
+      change) or answered ``"conflict"`` (``ConflictException``, which the model lists for Delete).
+    - ``delete_stream_of_deleting_pool``: Kinesis Video Streams' DeleteStream on a stream of a pool
+      that is DELETING is ``"refuse"``d (``ResourceInUseException``, as while the pool is ACTIVE) or
+      ``"allow"``ed.
+    - ``pool_id_identifier``: a PoolId as ``Identifier`` (Get/Update/Delete) is ``"refuse"``d
+      (``NotFoundException``: the model documents "the name and ARN") or ``"accept"``ed.
+    - ``extra_regions``: Region codes accepted although botocore's partition data does not know them
+      (a Region newer than the pinned botocore).
+    """
+
+    delete_deleting_pool: DeleteDeletingPool = "accept"
+    delete_stream_of_deleting_pool: DeleteStreamOfDeletingPool = "refuse"
+    pool_id_identifier: PoolIdIdentifier = "refuse"
+    extra_regions: list[str] = field(default_factory=list)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        allowed = _CHOICES.get(name)
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"switch {name} must be one of {list(allowed)}; got {value!r}")
+        if name == "extra_regions":
+            value = [str(region) for region in value]
+        super().__setattr__(name, value)
+
+    def set(self, name: str, value: Any) -> None:
+        """Set one switch by name (CLI ``--switch``, admin API), refusing unknown names and values."""
+        if name not in {f for f in self.to_dict()}:
+            raise ValueError(f"unknown switch {name!r}; expected one of {sorted(self.to_dict())}")
+        if name == "extra_regions" and isinstance(value, str):
+            value = [region for region in value.split(",") if region]
+        setattr(self, name, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class ChimeError(Exception):
@@ -156,8 +210,10 @@ class ChimeEmulator:
         pool_quota_per_region: int = DEFAULT_POOL_QUOTA,
         default_region: str = DEFAULT_REGION,
         clock: Callable[[], float] = time.time,
+        switches: Switches | None = None,
     ) -> None:
         self.account_id = account_id
+        self.switches = switches if switches is not None else Switches()
         self.create_delay = create_delay
         self.update_delay = update_delay
         self.delete_delay = delete_delay
@@ -259,11 +315,15 @@ class ChimeEmulator:
             return {"KinesisVideoStreamPoolConfiguration": pool.configuration()}
 
     def delete_pool(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        """ACTIVE or FAILED -> DELETING; a second Delete while DELETING succeeds and changes nothing."""
+        """ACTIVE or FAILED -> DELETING; a second Delete while DELETING changes nothing and succeeds,
+        or is a ``ConflictException`` (switch ``delete_deleting_pool``)."""
         with self._lock:
             self._settle_all()
             pool = self._lookup(region, params["Identifier"])
-            if pool.status in (CREATING, UPDATING):
+            refused = [CREATING, UPDATING]
+            if self.switches.delete_deleting_pool == "conflict":
+                refused.append(DELETING)
+            if pool.status in refused:
                 raise ChimeError(
                     "ConflictException",
                     f"The pool {pool.name} cannot be deleted while its status is {pool.status}",
@@ -306,7 +366,7 @@ class ChimeEmulator:
         with self._lock:
             self._settle_all()
             pool = self._lookup_arn(params["ResourceARN"])
-            reserved = [key for key in params["TagKeys"] if is_reserved_tag_key(key)]
+            reserved = [key for key in params["TagKeys"] if _is_reserved_tag_key(key)]
             if reserved:
                 raise ChimeError(
                     "BadRequestException",
@@ -377,7 +437,9 @@ class ChimeEmulator:
                     "VersionMismatchException",
                     f"The stream {stream.name} is at version {stream.version}, not {version}",
                 )
-            if stream.pool_arn is not None and stream.pool_arn in self._pools:
+            owner = self._pools.get(stream.pool_arn) if stream.pool_arn is not None else None
+            deleting_allowed = self.switches.delete_stream_of_deleting_pool == "allow"
+            if owner is not None and not (owner.status == DELETING and deleting_allowed):
                 raise ChimeError(
                     "ResourceInUseException",
                     f"The stream {stream.name} belongs to the Kinesis Video Stream pool "
@@ -551,6 +613,7 @@ class ChimeEmulator:
                 "fail_on_create": self._fail_on_create,
                 "streams": [asdict(stream) for stream in self._streams.values()],
                 "roles": sorted(self._roles),
+                "switches": self.switches.to_dict(),
             }
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -571,6 +634,8 @@ class ChimeEmulator:
             pool_quota_per_region=state["pool_quota_per_region"],
             default_region=state["default_region"],
         )
+        for name, value in state.get("switches", {}).items():
+            emulator.switches.set(name, value)
         emulator._sequence = state["sequence"]
         emulator._pools = {p["arn"]: Pool(**p) for p in state["pools"]}
         emulator._tokens = {(r, t): (req, arn) for r, t, req, arn in state["tokens"]}
@@ -650,10 +715,14 @@ class ChimeEmulator:
         return None
 
     def _lookup(self, region: str, identifier: str) -> Pool:
-        """A pool by name (in the request's region) or by ARN."""
+        """A pool by name (in the request's region) or by ARN (or by PoolId, if switched on)."""
         pool = self._pools.get(identifier) if identifier.startswith("arn:") else None
         if pool is None:
             pool = self._find_by_name(region, identifier)
+        if pool is None and self.switches.pool_id_identifier == "accept":
+            pool = next(
+                (p for p in self._pools.values() if p.region == region and p.pool_id == identifier), None
+            )
         if pool is None:
             raise ChimeError("NotFoundException", f"No Kinesis Video Stream pool found for {identifier}")
         return pool
@@ -669,7 +738,7 @@ class ChimeEmulator:
         result: dict[str, str] = {}
         for tag in tags:
             key = tag["Key"]
-            if is_reserved_tag_key(key):
+            if _is_reserved_tag_key(key):
                 raise ChimeError(
                     "BadRequestException",
                     f"Tag keys starting with '{RESERVED_TAG_PREFIX}' are reserved: {key}",
@@ -678,6 +747,10 @@ class ChimeEmulator:
                 raise ChimeError("BadRequestException", f"The tag key {key} is given more than once")
             result[key] = tag["Value"]
         return result
+
+
+def _is_reserved_tag_key(key: str) -> bool:
+    return key.lower().startswith(RESERVED_TAG_PREFIX)
 
 
 def _fingerprint(params: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ validation, then the model. Every request is logged, faulted and invalid ones in
 Admin endpoints (JSON, for a separate process such as the CLI emulator; see docs/emulator.md):
 ``GET /_emulator/pools``, ``GET|DELETE /_emulator/requests``, ``GET|POST|DELETE /_emulator/faults``,
 ``POST /_emulator/hold``, ``POST /_emulator/release``, ``POST /_emulator/fail-on-create``,
-``GET /_emulator/health``.
+``GET|POST /_emulator/switches``, ``GET /_emulator/health``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from local.chime_emulator import service_model as sm
 from local.chime_emulator.faults import Fault
-from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord
+from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord, Switches
 
 LOG = logging.getLogger(__name__)
 
@@ -335,6 +335,15 @@ class _Handler(BaseHTTPRequestHandler):
             elif key == ("POST", "/release"):
                 backend.release_deletion(str(request["pool"]))
                 self._send_json(200, {})
+            elif key == ("GET", "/switches"):
+                self._send_json(200, {"switches": backend.switches.to_dict()})
+            elif key == ("POST", "/switches"):
+                candidate = Switches(**backend.switches.to_dict())
+                for name, value in request.items():
+                    candidate.set(name, value)  # all checked before any is applied
+                for name, value in candidate.to_dict().items():
+                    setattr(backend.switches, name, value)
+                self._send_json(200, {"switches": backend.switches.to_dict()})
             elif key == ("POST", "/fail-on-create"):
                 backend.fail_pool_on_create(str(request["name"]), **_reason(request))
                 self._send_json(200, {})
