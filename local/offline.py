@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from local.chime_emulator import ChimeEmulator, EmulatorServer
+from local.chime_emulator.rate_limits import RateLimiter
 from local.cloudformation import CloudFormationDriver, StackEvent, StackRecord
 from local.response_server import ResponseServer
 from local.state import StateStore
@@ -33,12 +34,16 @@ class OfflineCloud:
         emulator: ChimeEmulator | None = None,
         emulator_settings: dict[str, Any] | None = None,
         on_event: Callable[[StackEvent], None] | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.state = state
         self.region = region
         self.emulator = emulator or state.load_emulator(**(emulator_settings or {}))
         self.on_event = on_event
-        self._emulator_server = EmulatorServer(self.emulator, on_change=self._save_emulator)
+        # API rate limits (off by default): the scale tests and the bench switch them on.
+        self._emulator_server = EmulatorServer(
+            self.emulator, on_change=self._save_emulator, rate_limiter=rate_limiter
+        )
         self._response_server = ResponseServer()
         self.driver: CloudFormationDriver | None = None
 

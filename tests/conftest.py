@@ -24,6 +24,7 @@ class RunningEmulator:
     backend: ChimeEmulator
     endpoint_url: str
     client: Any  # mypy_boto3_chime_sdk_media_pipelines.ChimeSDKMediaPipelinesClient
+    server: EmulatorServer | None = None  # e.g. to switch its API rate limits on
 
     def client_for(self, region: str = REGION, **config: Any) -> Any:
         """Another client for this emulator: another region, or other botocore ``Config`` settings."""
@@ -72,4 +73,4 @@ def chime_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.setenv("AWS_REGION", REGION)
-        yield RunningEmulator(backend, server.endpoint_url, emulator_client(server.endpoint_url))
+        yield RunningEmulator(backend, server.endpoint_url, emulator_client(server.endpoint_url), server)

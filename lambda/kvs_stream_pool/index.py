@@ -18,7 +18,7 @@ from botocore.config import Config
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED
 
-from . import lifecycle, pool_rules, service_role
+from . import lifecycle, pool_rules, service_role, throttling
 from .properties import (
     InvalidPropertiesError,
     delete_streams_of,
@@ -39,6 +39,7 @@ RESPONSE_MARGIN_SECONDS = 5.0
 # Retries: "legacy" mode on purpose. This service throttles with ThrottledClientException (HTTP 429),
 # a modeled error that botocore's "standard" and "adaptive" modes do not treat as retryable; legacy
 # mode retries every 429, every 5xx and dropped or timed-out connections, with exponential backoff.
+# Throttling is retried longer than these five attempts: throttling.py, installed on every client.
 # Explicit timeouts keep a silent endpoint from hanging the invocation until Lambda kills it.
 CLIENT_CONFIG = Config(
     retries={"mode": "legacy", "total_max_attempts": 5},
@@ -56,7 +57,8 @@ def pool_client(region: str | None = None) -> ChimeSDKMediaPipelinesClient:
     AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES variable, which is how the offline emulator is
     reached; nothing here knows about it.
     """
-    return boto3.client("chime-sdk-media-pipelines", region_name=region, config=CLIENT_CONFIG)
+    client = boto3.client("chime-sdk-media-pipelines", region_name=region, config=CLIENT_CONFIG)
+    return throttling.install(client)
 
 
 def region_of_pool(physical_id: object) -> str | None:
@@ -67,13 +69,13 @@ def region_of_pool(physical_id: object) -> str | None:
 @functools.cache
 def iam_client() -> Any:
     """For the pools' service-linked role; boto3 reads AWS_ENDPOINT_URL_IAM like any endpoint."""
-    return boto3.client("iam", config=CLIENT_CONFIG)
+    return throttling.install(boto3.client("iam", config=CLIENT_CONFIG))
 
 
 @functools.cache
 def stream_client(region: str) -> Any:
     """Kinesis Video Streams in the pool's stream Region (AWS_ENDPOINT_URL_KINESIS_VIDEO honoured)."""
-    return boto3.client("kinesisvideo", region_name=region, config=CLIENT_CONFIG)
+    return throttling.install(boto3.client("kinesisvideo", region_name=region, config=CLIENT_CONFIG))
 
 
 class _SingleResponseResource(CfnResource):
@@ -185,6 +187,8 @@ def handler(event: dict[str, Any], context: Any) -> None:
         event.get("LogicalResourceId"),
         event.get("PhysicalResourceId", "-"),
     )
+    # Throttled calls are retried while this invocation has time to report (throttling.py).
+    throttling.start_invocation(context, RESPONSE_MARGIN_SECONDS)
     helper(event, context)
 
 

@@ -2,8 +2,9 @@
 
 Routing, parsing and output serialisation follow botocore's service model (``service_model.py``);
 the state and rules live in ``model.py``. Requests pass through, in order: routing, authentication
-(any SigV4-signed request is accepted; the signature is not checked), fault injection, parsing and
-validation, then the model. Every request is logged, faulted and invalid ones included.
+(any SigV4-signed request is accepted; the signature is not checked), the API rate limits when
+switched on (``rate_limits.py``), fault injection, parsing and validation, then the model. Every
+request is logged, faulted and invalid ones included.
 
 Admin endpoints (JSON, for a separate process such as the CLI emulator; see docs/emulator.md):
 ``GET /_emulator/pools``, ``GET|DELETE /_emulator/requests``, ``GET|POST|DELETE /_emulator/faults``,
@@ -31,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from local.chime_emulator import service_model as sm
 from local.chime_emulator.faults import Fault
 from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord, Switches
+from local.chime_emulator.rate_limits import THROTTLING_MESSAGE, RateLimiter
 
 LOG = logging.getLogger(__name__)
 
@@ -60,11 +62,13 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
         backend: ChimeEmulator,
         on_change: Callable[[], None] | None,
         stopping: threading.Event,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.backend = backend
         self.on_change = on_change
         self.stopping = stopping
+        self.rate_limiter = rate_limiter
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -161,6 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
                 f"The access key {access_key} is not allowed to call {operation_name}",
             )
             self._reply_error(operation_name, params, region, denied)
+            return
+        limiter = self.server.rate_limiter
+        if limiter is not None and not limiter.allow(backend.account_id, region, operation_name):
+            throttled = ChimeError(limiter.error_code(service.name), THROTTLING_MESSAGE)
+            self._reply_error(operation_name, params, region, throttled)
             return
         fault = backend.faults.take(operation_name)
         if fault is not None and not self._apply_fault(operation_name, params, region, fault):
@@ -372,11 +381,21 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         on_change: Callable[[], None] | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.backend = backend
         self._stopping = threading.Event()
-        self._httpd = _EmulatorHTTPServer((host, port), backend, on_change, self._stopping)
+        self._httpd = _EmulatorHTTPServer((host, port), backend, on_change, self._stopping, rate_limiter)
         self._thread: threading.Thread | None = None
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The API rate limits in force (None: unlimited, the default)."""
+        return self._httpd.rate_limiter
+
+    @rate_limiter.setter
+    def rate_limiter(self, limiter: RateLimiter | None) -> None:
+        self._httpd.rate_limiter = limiter
 
     @property
     def host(self) -> str:
