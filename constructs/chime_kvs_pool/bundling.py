@@ -27,6 +27,11 @@ CRHELPER_DISTRIBUTION = "crhelper"
 
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
+# Files of an installed distribution's ``.dist-info`` that describe the installation, not the
+# package: RECORD lists the byte code of this machine's Python version, INSTALLER names pip or uv,
+# REQUESTED and direct_url.json say how it was asked for. Shipping them would make the asset (and
+# its hash, see handler.py) depend on the machine that synthesized it; the Lambda never reads them.
+_INSTALLATION_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
 
 def handler_package_dir() -> Path:
@@ -35,8 +40,12 @@ def handler_package_dir() -> Path:
 
 
 def _is_bundled(relative: Path) -> bool:
-    """Byte code and caches are rebuilt by the runtime; shipping them only changes the hash."""
-    return not (_SKIPPED_PARTS.intersection(relative.parts) or relative.name.endswith(_SKIPPED_SUFFIXES))
+    """Only content the Lambda needs: byte code and caches are rebuilt by the runtime (and a .pyc
+    embeds its source's mtime), installation records vary by machine; either would change the hash."""
+    if _SKIPPED_PARTS.intersection(relative.parts) or relative.name.endswith(_SKIPPED_SUFFIXES):
+        return False
+    in_dist_info = len(relative.parts) > 1 and relative.parts[-2].endswith(".dist-info")
+    return not (in_dist_info and relative.name in _INSTALLATION_RECORDS)
 
 
 def copy_handler_package(source: Path, output_dir: Path) -> None:
@@ -75,7 +84,8 @@ def copy_installed_distribution(name: str, output_dir: Path) -> bool:
 
 
 def install_requirements(requirements: Path, output_dir: Path) -> None:
-    """Fallback when crhelper is not installed here: pip-install the handler's pinned requirements."""
+    """Fallback when crhelper is not installed here: pip-install the handler's pinned requirements,
+    then drop what ``_is_bundled`` leaves out of an installed copy (installation records)."""
     subprocess.run(
         [
             sys.executable,
@@ -92,6 +102,9 @@ def install_requirements(requirements: Path, output_dir: Path) -> None:
         ],
         check=True,
     )
+    for path in sorted(output_dir.rglob("*"), reverse=True):
+        if path.is_file() and not _is_bundled(path.relative_to(output_dir)):
+            path.unlink()
 
 
 @jsii.implements(ILocalBundling)

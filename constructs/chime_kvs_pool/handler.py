@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, AssetHashType, CfnResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -161,6 +161,11 @@ class PoolHandler(Construct):
             code=lambda_.Code.from_asset(
                 str(source),
                 bundling=handler_bundling_options(HANDLER_RUNTIME.bundling_image, source),
+                # The hash of what ships (bundling.py copies no byte code, no installation records),
+                # not of the source folder: importing the rules writes __pycache__ there, whose .pyc
+                # files embed the checkout's mtimes, and the source folder does not hold crhelper,
+                # whose version must change the hash. Same content, same hash, on any machine.
+                asset_hash_type=AssetHashType.OUTPUT,
             ),
             memory_size=HANDLER_MEMORY_MB,
             timeout=HANDLER_TIMEOUT,
