@@ -1,17 +1,34 @@
 """The pools' custom resource handler: one Lambda function per stack, however many pools it holds.
 
-Every pool in a stack shares this function, its role and its log group. The role's single inline
-policy allows exactly the Chime SDK Media Pipelines calls the handler makes, on any pool ARN of the
-stack's account in the stack's Region (and in each other control-plane Region that a pool's
-``api_region`` names), so it never grows with the number of pools.
+Every pool in a stack shares this function, its role and its log group. The role's inline policy
+allows exactly the Chime SDK Media Pipelines calls the handler makes, on any pool ARN of the stack's
+account in the stack's Region, so it never grows with the number of pools.
+
+What only some pools need, and what their Delete needs too, lives in its own ``AWS::IAM::Policy``
+on the role: one per other control-plane Region that a pool's ``api_region`` names, one for stream
+cleanup (``delete_streams_on_delete``). Each pool's custom resource depends on the policies it
+needs, so CloudFormation creates a policy before the pools that use it and deletes it only after
+them: when such a pool leaves the template, or the update that added it rolls back, its Delete
+still has its permissions. (Were they in the shared inline policy, the update would shrink the
+policy first and the cleanup phase's Delete would meet AccessDenied, orphaning the pool.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, AssetHashType, CfnResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    AssetHashType,
+    CfnResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -103,7 +120,7 @@ def flattened_reference(value: Any) -> str:
 
 
 class PoolHandler(Construct):
-    """The singleton handler function with its role, policy and log group.
+    """The singleton handler function with its role, policies and log group.
 
     Use :meth:`of` rather than the constructor: it returns the stack's existing handler.
     """
@@ -119,19 +136,17 @@ class PoolHandler(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        # The control-plane Regions whose pools this function may manage: the stack's own, plus each
-        # distinct ``api_region`` a pool asks for (see allow_api_region).
-        self._api_regions: set[str] = {stack.region}
-        self._pool_statement = iam.PolicyStatement(
-            sid="ManageKinesisVideoStreamPools",
-            actions=list(POOL_ACTIONS),
-            resources=[pool_arns_in(stack, stack.region)],
-        )
-        # Optional permissions already in the policy (each added once, however many pools ask).
+        # Optional statements already in the inline policy (each added once, however many pools ask).
         self._features: set[str] = set()
+        # The optional policies, by what they allow (an API Region, stream cleanup): one each.
+        self._optional_policies: dict[str, iam.Policy] = {}
         self._policy = policy = iam.PolicyDocument(
             statements=[
-                self._pool_statement,
+                iam.PolicyStatement(
+                    sid="ManageKinesisVideoStreamPools",
+                    actions=list(POOL_ACTIONS),
+                    resources=[pool_arns_in(stack, stack.region)],
+                ),
                 iam.PolicyStatement(
                     sid="WriteOwnLogs",
                     actions=list(LOG_ACTIONS),
@@ -147,7 +162,7 @@ class PoolHandler(Construct):
             inline_policies={"ManagePools": policy},
         )
         self._acknowledge_wildcard(
-            pool_arns_in(stack, stack.region), POOL_ARNS_REASON.format(region="its Region")
+            self.role, pool_arns_in(stack, stack.region), POOL_ARNS_REASON.format(region="its Region")
         )
 
         source = handler_package_dir()
@@ -187,25 +202,42 @@ class PoolHandler(Construct):
             )
         return existing
 
-    def allow_api_region(self, region: str) -> None:
+    def allow_api_region(self, region: str) -> iam.Policy | None:
         """Let the function manage pools whose API is called in ``region`` (a pool's ``api_region``).
 
-        One resource per distinct Region, not per pool: the policy stays the same size however many
-        pools share a Region, and a stack whose pools all use its own Region keeps a single ARN. A
+        Returns the policy that allows it, which the pool's custom resource must depend on (so that
+        its Delete runs while the policy still exists), or None for the stack's own Region, which
+        the role's inline policy always allows. One policy per distinct Region, not per pool. A
         wildcard Region would be simpler but would reach the pools of every Region in the account.
         """
-        if region in self._api_regions:
-            return
-        self._api_regions.add(region)
-        pool_arns = pool_arns_in(Stack.of(self), region)
-        self._pool_statement.add_resources(pool_arns)
-        self._acknowledge_wildcard(pool_arns, POOL_ARNS_REASON.format(region=region))
+        stack = Stack.of(self)
+        if region == stack.region:
+            return None
+        key = f"api region {json.dumps(stack.resolve(region), sort_keys=True)}"
+        existing = self._optional_policies.get(key)
+        if existing is not None:
+            return existing
+        pool_arns = pool_arns_in(stack, region)
+        policy = iam.Policy(
+            self,
+            f"ApiRegion{_id_part(stack, region)}Policy",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ManageKinesisVideoStreamPools", actions=list(POOL_ACTIONS), resources=[pool_arns]
+                )
+            ],
+            roles=[self.role],
+        )
+        self._acknowledge_wildcard(policy, pool_arns, POOL_ARNS_REASON.format(region=region))
+        self._optional_policies[key] = policy
+        return policy
 
     def allow_service_linked_role_creation(self) -> None:
         """Let the function create the pools' service-linked role, and no other role.
 
-        Added once for the whole stack (the policy does not grow per pool): the role's own ARN, and
-        a condition on the service it is linked to.
+        Added once for the whole stack to the inline policy (it does not grow per pool): the role's
+        own ARN, and a condition on the service it is linked to. Only a Create calls it, never a
+        Delete, so it may leave the policy as soon as no pool in the template wants it.
         """
         if "service-linked role" in self._features:
             return
@@ -228,35 +260,53 @@ class PoolHandler(Construct):
             )
         )
 
-    def allow_stream_cleanup(self) -> None:
+    def allow_stream_cleanup(self) -> iam.Policy:
         """Let the function list Kinesis video streams and delete the pools' streams (any Region:
-        a pool's streams live in its stream Region). Added once, only when a pool opts in."""
-        if "stream cleanup" in self._features:
-            return
-        self._features.add("stream cleanup")
+        a pool's streams live in its stream Region). One policy for the stack, created when a pool
+        opts in; the pool's custom resource must depend on it (its Delete is what uses it)."""
+        existing = self._optional_policies.get("stream cleanup")
+        if existing is not None:
+            return existing
         pool_streams = Stack.of(self).format_arn(
             service="kinesisvideo",
             region="*",
             resource="stream",
             resource_name=f"{pool_rules.POOL_ID_PREFIX}-*/*",
         )
-        self._policy.add_statements(
-            iam.PolicyStatement(sid="ListStreams", actions=[STREAM_LIST_ACTION], resources=["*"]),
-            iam.PolicyStatement(
-                sid="DeletePoolStreams", actions=[STREAM_DELETE_ACTION], resources=[pool_streams]
-            ),
+        policy = iam.Policy(
+            self,
+            "StreamCleanupPolicy",
+            statements=[
+                iam.PolicyStatement(sid="ListStreams", actions=[STREAM_LIST_ACTION], resources=["*"]),
+                iam.PolicyStatement(
+                    sid="DeletePoolStreams", actions=[STREAM_DELETE_ACTION], resources=[pool_streams]
+                ),
+            ],
+            roles=[self.role],
         )
-        self._acknowledge_wildcard("*", STREAM_LIST_REASON)
-        self._acknowledge_wildcard(pool_streams, POOL_STREAMS_REASON)
+        self._acknowledge_wildcard(policy, "*", STREAM_LIST_REASON)
+        self._acknowledge_wildcard(policy, pool_streams, POOL_STREAMS_REASON)
+        self._optional_policies["stream cleanup"] = policy
+        return policy
 
-    def _acknowledge_wildcard(self, resource: str, reason: str) -> None:
-        """Acknowledge cdk-nag's finding for this one wildcard resource, on the role only."""
-        role_resource = self.role.node.default_child
-        assert isinstance(role_resource, CfnResource)
+    def _acknowledge_wildcard(self, holder: IConstruct, resource: str, reason: str) -> None:
+        """Acknowledge cdk-nag's finding for this one wildcard resource, on the resource that
+        holds the statement only (the role, or one optional policy)."""
+        cfn_resource = holder.node.default_child
+        assert isinstance(cfn_resource, CfnResource)
         finding = NAG_WILDCARD_FINDING.format(resource=flattened_reference(Stack.of(self).resolve(resource)))
-        Validations.of(role_resource).acknowledge(Acknowledgment(id=finding, reason=reason))
+        Validations.of(cfn_resource).acknowledge(Acknowledgment(id=finding, reason=reason))
 
     @property
     def service_token(self) -> str:
         """The ARN that a pool's custom resource sends its requests to."""
         return self.function.function_arn
+
+
+def _id_part(stack: Stack, region: str) -> str:
+    """A stable construct id part for a Region: ``EuWest1`` for a literal, a digest for a token
+    (a token's own text changes when unrelated tokens are added)."""
+    if not Token.is_unresolved(region):
+        return "".join(part.capitalize() for part in region.split("-"))
+    resolved = json.dumps(stack.resolve(region), sort_keys=True)
+    return "Token" + hashlib.sha256(resolved.encode()).hexdigest()[:8].upper()

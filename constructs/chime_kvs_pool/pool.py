@@ -15,8 +15,11 @@ import jsii
 from aws_cdk import (
     Annotations,
     ArnFormat,
+    CfnDeletionPolicy,
+    CfnResource,
     CustomResource,
     Duration,
+    Fn,
     IResource,
     ITaggable,
     Names,
@@ -63,6 +66,12 @@ STATE_CHANGE_SOURCE = "aws.chime"
 STATE_CHANGE_DETAIL_TYPE = "Chime Media Pipeline Kinesis Video Pool State Change"
 EVENTS_REGION_WARNING = "chime-kvs-pool:events-region"
 OPT_IN_UNCHECKED_WARNING = "chime-kvs-pool:opt-in-region-unchecked"
+STREAMS_DELETED_ON_REPLACEMENT_WARNING = "chime-kvs-pool:streams-deleted-on-replacement"
+# A generated name of a pool with its own api_region ends in ``-<stack Region>-<account>``: the room
+# kept for it fits the longest Region the service accepts and a 12-digit account, so the name stays
+# within the limit even when both are only known at deploy time.
+ACCOUNT_ID_LENGTH = 12
+ENVIRONMENT_SUFFIX_MAX = 1 + pool_rules.REGION_MAX + 1 + ACCOUNT_ID_LENGTH
 
 
 class IKinesisVideoStreamPool(IResource, Protocol):
@@ -282,6 +291,24 @@ class _MergedTagsValidation:
         return [f"invalid tags (the tags prop together with Tags.of): {error}"]
 
 
+@jsii.implements(IValidation)
+class _StreamCleanupRemovalValidation:
+    """Refuses a deletion policy that keeps the pool of a ``delete_streams_on_delete`` pool, however
+    it was set (``RemovalPolicies``, an escape hatch on the custom resource): CloudFormation would
+    never send the Delete that deletes the streams."""
+
+    def __init__(self, pool: KinesisVideoStreamPool) -> None:
+        self._pool = pool
+
+    def validate(self) -> list[str]:
+        resource = self._pool.custom_resource.node.default_child
+        assert isinstance(resource, CfnResource)
+        deletion_policy = resource.cfn_options.deletion_policy
+        if deletion_policy in (None, CfnDeletionPolicy.DELETE):
+            return []
+        return [validation.stream_cleanup_removal_policy_message(f"DeletionPolicy {deletion_policy.value}")]
+
+
 @jsii.implements(ITaggable)
 class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
     """An Amazon Chime SDK Media Pipelines Kinesis Video Stream pool.
@@ -317,7 +344,10 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
 
         :param pool_name: the pool's name, 1-128 characters of ``[0-9a-zA-Z._-]``; changing it
             replaces the pool. Default: a name generated from the stack name and construct path,
-            unique and stable.
+            unique and stable; with ``api_region`` it also ends in ``-<stack Region>-<account>``
+            (``AWS::Region`` and ``AWS::AccountId`` at deploy time in an environment-agnostic stack),
+            so that same-named stacks in several Regions or accounts sharing an API Region never
+            collide.
         :param stream_region: the AWS Region of the pool's Kinesis video streams; changing it
             replaces the pool. Default: the stack's Region (``Stack.of(self).region``, the
             deployment's Region in an environment-agnostic stack).
@@ -343,8 +373,14 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             Fails if its stream Region differs. Default: ``False``.
         :param delete_streams_on_delete: when the pool is deleted, and only once it is completely
             gone, also delete its Kinesis video streams (matched by its exact PoolId); adds
-            ``kinesisvideo:ListStreams`` and ``kinesisvideo:DeleteStream`` to the handler.
-            Default: ``False`` (the streams, and the media in them, outlive the pool).
+            ``kinesisvideo:ListStreams`` and ``kinesisvideo:DeleteStream`` to the handler, in a
+            policy the pool depends on. A change that replaces the pool (``pool_name``,
+            ``stream_region``, or the construct path or stack name behind a generated name) deletes
+            the old pool and so its streams and their recordings; synthesis warns about it
+            (``chime-kvs-pool:streams-deleted-on-replacement``). Needs
+            ``removal_policy=RemovalPolicy.DESTROY``: with ``RETAIN`` CloudFormation never sends
+            the Delete, so the combination is refused. Default: ``False`` (the streams, and the
+            media in them, outlive the pool).
         """
         # The path the pool will have, for error messages raised before it joins the tree.
         path = f"{scope.node.path}/{construct_id}".lstrip("/")
@@ -365,6 +401,7 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             validation.check_tags(path, tags)
         policy = removal_policy if removal_policy is not None else RemovalPolicy.DESTROY
         validation.check_removal_policy(path, policy)
+        validation.check_stream_cleanup_removal_policy(path, policy, bool(delete_streams_on_delete))
         wait_seconds = validation.wait_timeout_seconds(path, wait_timeout or DEFAULT_WAIT_TIMEOUT)
 
         super().__init__(scope, construct_id, physical_name=pool_name)
@@ -372,7 +409,11 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         self._tags = TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, dict(tags or {}))
         self.node.add_validation(_MergedTagsValidation(self))
 
-        name = pool_name if pool_name is not None else self._generated_pool_name()
+        name = (
+            pool_name
+            if pool_name is not None
+            else self._generated_pool_name(with_environment=api_region is not None)
+        )
         if not opt_in_checked:
             Annotations.of(self).add_warning_v2(
                 OPT_IN_UNCHECKED_WARNING,
@@ -395,9 +436,12 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         # differ from it are sent: every pool's resource stays small in a stack of many pools.
         if wait_seconds != pool_rules.WAIT_TIMEOUT_DEFAULT:
             properties["WaitTimeoutSeconds"] = wait_seconds
+        # Permissions only some pools need are policies of their own, which the pool's resource
+        # depends on: CloudFormation deletes the pool before them, on removal and on rollback.
+        needed: list[iam.Policy | None] = []
         if api_region is not None:
             properties["ApiRegion"] = api_region
-            self._handler.allow_api_region(api_region)
+            needed.append(self._handler.allow_api_region(api_region))
         ensure_role = (
             pool_rules.ENSURE_SERVICE_LINKED_ROLE_DEFAULT
             if ensure_service_linked_role is None
@@ -413,8 +457,15 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         )
         if ensure_role:
             self._handler.allow_service_linked_role_creation()
-        if delete_streams_on_delete:
-            self._handler.allow_stream_cleanup()
+        self._delete_streams = bool(delete_streams_on_delete)
+        if self._delete_streams:
+            needed.append(self._handler.allow_stream_cleanup())
+            Annotations.of(self).add_warning_v2(
+                STREAMS_DELETED_ON_REPLACEMENT_WARNING,
+                "delete_streams_on_delete is on: a change that replaces this pool (pool_name, "
+                "stream_region, or the construct path or stack name of a generated name) deletes the "
+                "old pool's Kinesis video streams and the recordings in them",
+            )
         self._resource = CustomResource(
             self,
             "Resource",
@@ -424,6 +475,11 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             removal_policy=policy,
             service_timeout=Duration.seconds(wait_seconds + SERVICE_TIMEOUT_MARGIN.to_seconds()),
         )
+        for needed_policy in needed:
+            if needed_policy is not None:
+                self._resource.node.add_dependency(needed_policy)
+        if self._delete_streams:
+            self.node.add_validation(_StreamCleanupRemovalValidation(self))
 
     @staticmethod
     def from_pool_arn(scope: Construct, construct_id: str, pool_arn: str) -> IKinesisVideoStreamPool:
@@ -496,14 +552,33 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             stream_region=stream_region,
         )
 
-    def _generated_pool_name(self) -> str:
-        """Unique per stack and construct path, within the service's length and characters."""
-        return Names.unique_resource_name(
+    def _generated_pool_name(self, *, with_environment: bool) -> str:
+        """Unique per stack and construct path, within the service's length and characters.
+
+        Pools live in their API Region: without ``api_region`` that is the stack's own Region and
+        account, where stack names are unique, so the stack name and path suffice (and the name
+        stays what earlier versions generated). With ``api_region`` same-named stacks of several
+        Regions or accounts may share it, so the name ends in ``-<stack Region>-<account>``, a
+        ``Fn::Join`` of ``AWS::Region`` and ``AWS::AccountId`` where they are tokens; the room kept
+        for the suffix is the same either way, so pinning a stack's environment keeps the name.
+        """
+        if not with_environment:
+            return Names.unique_resource_name(
+                self,
+                max_length=pool_rules.POOL_NAME_MAX,
+                separator="-",
+                allowed_special_characters="._-",
+            )
+        base = Names.unique_resource_name(
             self,
-            max_length=pool_rules.POOL_NAME_MAX,
+            max_length=pool_rules.POOL_NAME_MAX - ENVIRONMENT_SUFFIX_MAX,
             separator="-",
             allowed_special_characters="._-",
         )
+        stack = Stack.of(self)
+        if Token.is_unresolved(stack.region) or Token.is_unresolved(stack.account):
+            return Fn.join("-", [base, stack.region, stack.account])
+        return f"{base}-{stack.region}-{stack.account}"
 
     @property
     def tags(self) -> TagManager:
@@ -523,6 +598,7 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """Apply to the custom resource: a pool's default child is not itself a CfnResource."""
         validation.check_removal_policy(self.node.path, policy)
+        validation.check_stream_cleanup_removal_policy(self.node.path, policy, self._delete_streams)
         self._resource.apply_removal_policy(policy)
 
     @property

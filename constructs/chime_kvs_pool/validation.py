@@ -118,6 +118,25 @@ def check_removal_policy(path: str, policy: RemovalPolicy) -> None:
         )
 
 
+def stream_cleanup_removal_policy_message(shown: str) -> str:
+    """Why ``delete_streams_on_delete`` and a policy that keeps the pool cannot go together."""
+    return (
+        f"delete_streams_on_delete=True needs removal_policy=RemovalPolicy.DESTROY, not {shown}: "
+        "CloudFormation then never sends the Delete that deletes the pool's streams, so the flag "
+        "would do nothing; drop delete_streams_on_delete or use RemovalPolicy.DESTROY"
+    )
+
+
+def check_stream_cleanup_removal_policy(path: str, policy: RemovalPolicy, delete_streams: bool) -> None:
+    """Stream cleanup happens in the pool's Delete: refuse it with a policy under which none comes
+    (as an S3 bucket refuses ``auto_delete_objects`` without ``DESTROY``)."""
+    if delete_streams and policy != RemovalPolicy.DESTROY:
+        raise ValueError(
+            f"{path}: invalid removal_policy: "
+            + stream_cleanup_removal_policy_message(f"RemovalPolicy.{policy.name}")
+        )
+
+
 def check_api_region(path: str, region: str) -> None:
     if Token.is_unresolved(region):
         return

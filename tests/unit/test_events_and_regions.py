@@ -24,6 +24,8 @@ def env_stack(region: str = "us-east-1") -> cdk.Stack:
 
 
 def handler_pool_resources(template: Template) -> list[Any]:
+    """The pool ARN patterns the handler's role may manage: its inline policy's and its optional
+    policies' (one per other API Region)."""
     (role,) = template.find_resources(
         "AWS::IAM::Role",
         {
@@ -32,13 +34,17 @@ def handler_pool_resources(template: Template) -> list[Any]:
             }
         },
     ).values()
-    (statement,) = [
-        s
-        for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        if s.get("Sid") == "ManageKinesisVideoStreamPools"
+    documents = [role["Properties"]["Policies"][0]["PolicyDocument"]] + [
+        policy["Properties"]["PolicyDocument"]
+        for policy in template.find_resources("AWS::IAM::Policy").values()
     ]
-    resources = statement["Resource"]
-    return resources if isinstance(resources, list) else [resources]
+    resources: list[Any] = []
+    for document in documents:
+        for statement in document["Statement"]:
+            if statement.get("Sid") == "ManageKinesisVideoStreamPools":
+                found = statement["Resource"]
+                resources.extend(found if isinstance(found, list) else [found])
+    return resources
 
 
 def chime_region_of(arn: Any) -> str:

@@ -53,11 +53,30 @@ def template_of(*pools: dict[str, Any]) -> Template:
     return Template.from_stack(stack)
 
 
-def statements(template: Template) -> list[dict[str, Any]]:
+def inline_statements(template: Template) -> list[dict[str, Any]]:
+    """The statements of the role's one inline policy."""
     (role,) = template.find_resources("AWS::IAM::Role").values()
-    found = [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    assert template.find_resources("AWS::IAM::Policy") == {}, "every statement stays in the one inline policy"
+    (policy,) = role["Properties"]["Policies"]
+    found: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
     return found
+
+
+def optional_policies(template: Template) -> dict[str, Any]:
+    """The handler's optional policies (AWS::IAM::Policy on its role), by logical id."""
+    (role_id,) = template.find_resources("AWS::IAM::Role")
+    policies = template.find_resources("AWS::IAM::Policy")
+    for policy in policies.values():
+        assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    return dict(policies)
+
+
+def statements(template: Template) -> list[dict[str, Any]]:
+    """Every statement the handler's role holds: its inline policy and its optional policies."""
+    return inline_statements(template) + [
+        s
+        for policy in optional_policies(template).values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def with_action(template: Template, action: str) -> list[dict[str, Any]]:
@@ -193,6 +212,10 @@ def test_stream_cleanup_is_opt_in_and_adds_two_statements_once() -> None:
     one = template_of({"delete_streams_on_delete": True}, {})
     three = template_of(*[{"delete_streams_on_delete": True}] * 3)
     assert len(statements(one)) == len(statements(three)) == len(statements(without)) + 2
+    # In one policy of their own, however many pools ask; the inline policy does not change.
+    assert len(optional_policies(one)) == len(optional_policies(three)) == 1
+    assert optional_policies(without) == {}
+    assert inline_statements(one) == inline_statements(three) == inline_statements(without)
 
     (listing,) = with_action(three, "kinesisvideo:ListStreams")
     (deleting,) = with_action(three, "kinesisvideo:DeleteStream")

@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 from chime_kvs_pool import KinesisVideoStreamPool
 from chime_kvs_pool.handler import flattened_reference, pool_arns_in
@@ -87,3 +88,37 @@ def test_references_are_flattened_as_policy_checkers_name_them() -> None:
         flattened_reference({"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}) == "arn:<AWS::Partition>:s3:::b/*"
     )
     assert flattened_reference("*") == "*"
+
+
+def acknowledged_on(construct: Construct) -> list[str]:
+    resource = construct.node.default_child
+    assert resource is not None
+    return [
+        rule
+        for entry in resource.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule in entry.data
+    ]
+
+
+def test_an_options_acknowledgments_sit_on_its_own_policy(tmp_path: Path) -> None:
+    """Each wildcard is acknowledged on the resource whose statement holds it, and nowhere else."""
+    stack = new_stack(tmp_path)
+    pool = KinesisVideoStreamPool(stack, "Pool", api_region="eu-west-1", delete_streams_on_delete=True)
+    role_rules = acknowledged_on(pool.handler.role)
+    assert len(role_rules) == 1 and ":chime:<AWS::Region>:" in role_rules[0]
+    policies = [c for c in pool.handler.node.children if isinstance(c, iam.Policy)]
+    by_policy = sorted(acknowledged_on(policy) for policy in policies)
+    assert by_policy == sorted(
+        [
+            [
+                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:eu-west-1:"
+                "<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*]"
+            ],
+            [
+                "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kinesisvideo:*:"
+                "<AWS::AccountId>:stream/ChimeMediaPipelines-*/*]",
+            ],
+        ]
+    )
