@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from local.events import custom_resource_event
+from local.iam_policy import PolicyError
+from local.iam_store import IAM_TYPES, IamStore
 from local.lambda_runtime import FunctionConfig, LocalLambda
 from local.response_server import ResponseServer
 from local.template import (
@@ -162,6 +164,7 @@ class CloudFormationDriver:
         function_env: Mapping[str, str] | None = None,
         on_event: Callable[[StackEvent], None] | None = None,
         deliver: Callable[[LocalLambda, dict[str, Any]], None] = invoke_asynchronously,
+        iam: IamStore | None = None,
     ) -> None:
         self.response_server = response_server
         self.code_store = code_store
@@ -172,6 +175,10 @@ class CloudFormationDriver:
         self.function_env = {"SSL_CERT_FILE": response_server.ca_file, **(function_env or {})}
         self.on_event = on_event
         self.deliver = deliver
+        # The account's roles and policies, changed as each IAM resource is played (see _iam_put);
+        # each function calls with credentials of its execution role. Enforced by the emulator
+        # that shares this store (local.offline.OfflineCloud).
+        self.iam = iam or IamStore(account)
         self.events: list[StackEvent] = []
         self.requests: list[dict[str, Any]] = []  # every custom resource event sent, for inspection
         self._functions: dict[str, tuple[FunctionConfig, LocalLambda]] = {}
@@ -203,6 +210,7 @@ class CloudFormationDriver:
             template=artifact.template,
             resources=dict(previous.resources) if previous else {},
         )
+        self._load_iam(stack)
         self._stack_event(stack, stack.status)
         changes: list[_Change] = []
         try:
@@ -225,6 +233,7 @@ class CloudFormationDriver:
         if stack.status != "UPDATE_ROLLBACK_FAILED":
             raise OperationFailed(f"{stack.stack_name} is {stack.status}, not UPDATE_ROLLBACK_FAILED")
         stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        self._load_iam(stack)
         self._stack_event(stack, stack.status)
         for logical_id, attempted_properties in list(stack.failed_rollback_updates.items()):
             before = stack.resources[logical_id]
@@ -245,6 +254,7 @@ class CloudFormationDriver:
     def destroy(self, stack: StackRecord) -> StackRecord:
         """Delete every resource in reverse dependency order; returns what is left (if anything)."""
         stack.status = "DELETE_IN_PROGRESS"
+        self._load_iam(stack)
         self._stack_event(stack, stack.status)
         order = [lid for lid in reversed(creation_order(stack.template)) if lid in stack.resources]
         order += [lid for lid in stack.resources if lid not in order]
@@ -294,6 +304,13 @@ class CloudFormationDriver:
         if not is_custom_resource(resource_type):
             record = self._simulate(stack, artifact, logical_id, resource_type, properties, old.physical_id)
             record.deletion_policy = deletion_policy
+            try:
+                self._iam_put(stack, record)
+            except PolicyError as error:
+                self._event(
+                    stack, logical_id, resource_type, "UPDATE_FAILED", old.physical_id, str(error), started
+                )
+                raise OperationFailed(f"{logical_id}: {error}") from error
             stack.resources[logical_id] = record
             changes.append(_Change("updated", logical_id, old, record))
             self._event(
@@ -335,6 +352,12 @@ class CloudFormationDriver:
         self._event(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
         if not is_custom_resource(resource_type):
             record = self._simulate(stack, artifact, logical_id, resource_type, properties, None)
+            try:
+                self._iam_put(stack, record)
+            except PolicyError as error:
+                # Nothing was created: the rollback has nothing of this resource to delete.
+                self._event(stack, logical_id, resource_type, "CREATE_FAILED", None, str(error), started)
+                raise OperationFailed(f"{logical_id}: {error}") from error
             self._event(
                 stack, logical_id, resource_type, "CREATE_COMPLETE", record.physical_id, None, started
             )
@@ -387,6 +410,8 @@ class CloudFormationDriver:
                 raise OperationFailed(f"{record.logical_id}: {reason}")
         elif resource_type == _LAMBDA_TYPE:
             self._retire_function(record.attributes.get("Arn", ""))
+        elif resource_type in IAM_TYPES:
+            self.iam.remove_resource(stack.stack_id, record.logical_id)
         self._event(
             stack, record.logical_id, resource_type, "DELETE_COMPLETE", record.physical_id, None, started
         )
@@ -438,6 +463,7 @@ class CloudFormationDriver:
         """The rollback update of one resource: old and new properties swapped."""
         stack.resources[before.logical_id] = before
         if not is_custom_resource(before.resource_type):
+            self._iam_put(stack, before)  # accepted when it was first deployed
             return
         started = time.monotonic()
         self._event(stack, before.logical_id, before.resource_type, "UPDATE_IN_PROGRESS", before.physical_id)
@@ -569,7 +595,7 @@ class CloudFormationDriver:
         )
         if record is None or record.code_dir is None:
             return None
-        config = _function_config(record, stack.region)
+        config = _function_config(record, stack.region, self.iam)
         known = self._functions.get(arn)
         if known is not None and known[0] == config:
             return known[1]
@@ -581,6 +607,30 @@ class CloudFormationDriver:
         function.start()
         self._functions[arn] = (config, function)
         return function
+
+    # -- IAM ---------------------------------------------------------------------------------
+
+    def _iam_put(self, stack: StackRecord, record: ResourceRecord) -> None:
+        """The moment an IAM resource is created or updated (or rolled back): its permissions change."""
+        self.iam.put_resource(
+            stack.stack_id,
+            record.logical_id,
+            record.resource_type,
+            record.physical_id,
+            record.properties,
+            record.attributes,
+        )
+
+    def _load_iam(self, stack: StackRecord) -> None:
+        """What the stack's IAM resources grant as it stands (an earlier run deployed them)."""
+        self.iam.load_stack(
+            stack.stack_id,
+            [
+                (r.logical_id, r.resource_type, r.physical_id, r.properties, r.attributes)
+                for r in stack.resources.values()
+                if r.resource_type in IAM_TYPES
+            ],
+        )
 
     def _retire_function(self, arn: str) -> None:
         known = self._functions.pop(arn, None)
@@ -734,9 +784,12 @@ _NAME_PROPERTIES: dict[str, tuple[str | None, int]] = {
 }
 
 
-def _function_config(record: ResourceRecord, region: str) -> FunctionConfig:
+def _function_config(record: ResourceRecord, region: str, iam: IamStore) -> FunctionConfig:
     properties = record.properties
     variables = properties.get("Environment", {}).get("Variables", {})
+    role = properties.get("Role")
+    # Lambda names the execution role's session after the function.
+    credentials = iam.credentials_for(str(role), record.physical_id) if role else None
     return FunctionConfig(
         function_name=record.physical_id,
         function_arn=record.attributes["Arn"],
@@ -748,6 +801,7 @@ def _function_config(record: ResourceRecord, region: str) -> FunctionConfig:
         region=region,
         environment={str(k): str(v) for k, v in variables.items()},
         log_group=properties.get("LoggingConfig", {}).get("LogGroup"),
+        credentials=credentials,
     )
 
 

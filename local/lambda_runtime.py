@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from local.http_server import LoopbackHTTPServer
+from local.iam_store import Credentials
 
 _API_PREFIX = "/2018-06-01/runtime"
 # Lambda gives a new execution environment 10 s to initialise; a cold start here also pays for the
@@ -38,6 +39,11 @@ _API_PREFIX = "/2018-06-01/runtime"
 INIT_TIMEOUT_SECONDS = 30.0
 # How long a killed process may take to go away before it is killed harder.
 _KILL_GRACE_SECONDS = 5.0
+
+# Keys of no role: the emulator treats their requests as an unknown caller's (unrestricted by default).
+_PLACEHOLDER_CREDENTIALS = Credentials(
+    "ASIALOCALEXAMPLE0000", "local-secret-access-key", "local-session-token"
+)
 
 Outcome = Literal["success", "error", "timeout", "init_error", "crashed"]
 
@@ -56,6 +62,8 @@ class FunctionConfig:
     region: str = "us-east-1"
     environment: Mapping[str, str] = field(default_factory=dict)
     log_group: str | None = None
+    # The execution role's session (local.iam_store); None: placeholder keys that identify no role.
+    credentials: Credentials | None = None
 
 
 @dataclass(frozen=True)
@@ -278,11 +286,12 @@ class LocalLambda:
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
             "AWS_REGION": config.region,
             "AWS_DEFAULT_REGION": config.region,
-            # The execution role's temporary credentials; nothing checks them offline.
-            "AWS_ACCESS_KEY_ID": "ASIALOCALEXAMPLE0000",
-            "AWS_SECRET_ACCESS_KEY": "local-secret-access-key",
-            "AWS_SESSION_TOKEN": "local-session-token",
         }
+        # The execution role's temporary credentials: they tell the emulator which role is calling.
+        credentials = config.credentials or _PLACEHOLDER_CREDENTIALS
+        env["AWS_ACCESS_KEY_ID"] = credentials.access_key_id
+        env["AWS_SECRET_ACCESS_KEY"] = credentials.secret_access_key
+        env["AWS_SESSION_TOKEN"] = credentials.session_token
         env.update(config.environment)
         env.update(self.extra_env)
         return env

@@ -1,7 +1,9 @@
 """The offline cloud for one session: the Chime emulator, the ResponseURL server and CloudFormation.
 
 ``OfflineCloud`` starts the three on loopback, loads the saved state, and saves it after every
-stack operation, so that separate CLI runs (and test steps) see one continuous account.
+stack operation, so that separate CLI runs (and test steps) see one continuous account. IAM is
+enforced by default: each function calls the emulator as its execution role, and each call is
+authorized against that role's policies as the stack holds them at that moment (``local.iam_store``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from local.chime_emulator import ChimeEmulator, EmulatorServer
 from local.chime_emulator.rate_limits import RateLimiter
 from local.cloudformation import CloudFormationDriver, StackEvent, StackRecord
+from local.iam_store import IamStore, UnknownPrincipals
 from local.response_server import ResponseServer
 from local.state import StateStore
 from local.template import load_stack
@@ -35,14 +38,22 @@ class OfflineCloud:
         emulator_settings: dict[str, Any] | None = None,
         on_event: Callable[[StackEvent], None] | None = None,
         rate_limiter: RateLimiter | None = None,
+        enforce_iam: bool = True,
+        unknown_principals: UnknownPrincipals = "allow",
     ) -> None:
         self.state = state
         self.region = region
         self.emulator = emulator or state.load_emulator(**(emulator_settings or {}))
         self.on_event = on_event
+        # The account's IAM: the driver writes roles and policies as it plays them; with
+        # enforce_iam the emulator authorizes each function's calls against its role's policies.
+        self.iam = IamStore(self.emulator.account_id, unknown_principals=unknown_principals)
         # API rate limits (off by default): the scale tests and the bench switch them on.
         self._emulator_server = EmulatorServer(
-            self.emulator, on_change=self._save_emulator, rate_limiter=rate_limiter
+            self.emulator,
+            on_change=self._save_emulator,
+            rate_limiter=rate_limiter,
+            iam=self.iam if enforce_iam else None,
         )
         self._response_server = ResponseServer()
         self.driver: CloudFormationDriver | None = None
@@ -58,6 +69,7 @@ class OfflineCloud:
             account=self.emulator.account_id,
             function_env={name: self._emulator_server.endpoint_url for name in ENDPOINT_VARIABLES},
             on_event=self.on_event,
+            iam=self.iam,
         )
         return self
 

@@ -2,9 +2,10 @@
 
 Routing, parsing and output serialisation follow botocore's service model (``service_model.py``);
 the state and rules live in ``model.py``. Requests pass through, in order: routing, authentication
-(any SigV4-signed request is accepted; the signature is not checked), the API rate limits when
-switched on (``rate_limits.py``), fault injection, parsing and validation, then the model. Every
-request is logged, faulted and invalid ones included.
+(any SigV4-signed request is accepted; the signature is not checked), authorization (with an
+``IamStore``: a role session's request against the role's policies, see docs/emulator.md), the API
+rate limits when switched on (``rate_limits.py``), fault injection, parsing and validation, then the
+model. Every request is logged, faulted and invalid ones included.
 
 Admin endpoints (JSON, for a separate process such as the CLI emulator; see docs/emulator.md):
 ``GET /_emulator/pools``, ``GET|DELETE /_emulator/requests``, ``GET|POST|DELETE /_emulator/faults``,
@@ -33,6 +34,8 @@ from local.chime_emulator import service_model as sm
 from local.chime_emulator.faults import Fault
 from local.chime_emulator.model import ChimeEmulator, ChimeError, RequestRecord, Switches
 from local.chime_emulator.rate_limits import THROTTLING_MESSAGE, RateLimiter
+from local.iam_actions import Lookups, authorization_request
+from local.iam_store import IamStore
 
 LOG = logging.getLogger(__name__)
 
@@ -63,12 +66,14 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
         on_change: Callable[[], None] | None,
         stopping: threading.Event,
         rate_limiter: RateLimiter | None = None,
+        iam: IamStore | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.backend = backend
         self.on_change = on_change
         self.stopping = stopping
         self.rate_limiter = rate_limiter
+        self.iam = iam
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -166,6 +171,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._reply_error(operation_name, params, region, denied)
             return
+        refusal = self._authorize(access_key, service, operation_name, params, region)
+        if refusal is not None:
+            self._reply_error(operation_name, params, region, ChimeError(_FORBIDDEN[service.name], refusal))
+            return
         limiter = self.server.rate_limiter
         if limiter is not None and not limiter.allow(backend.account_id, region, operation_name):
             throttled = ChimeError(limiter.error_code(service.name), THROTTLING_MESSAGE)
@@ -201,6 +210,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         payload = sm.serialize(operation.output_shape, output) if operation.output_shape is not None else {}
         self._send_json(status, payload if status != 204 else None)
+
+    def _authorize(
+        self, access_key: str, service: sm.ServiceApi, operation: str, params: dict[str, Any], region: str
+    ) -> str | None:
+        """IAM's verdict on the caller (see local/iam_store.py): None allows, else AWS's message."""
+        iam = self.server.iam
+        if iam is None:
+            return None
+        request = authorization_request(
+            service.signing_name,
+            operation,
+            params,
+            region,
+            self.server.backend.account_id,
+            _lookups(self.server.backend),
+        )
+        return iam.authorize(access_key, request)
 
     def _apply_fault(self, operation: str, params: dict[str, Any], region: str, fault: Fault) -> bool:
         """Play the fault; True when the request should then be served (slow, drop_after)."""
@@ -362,6 +388,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": f"bad admin request: {error!r}"})
 
 
+def _lookups(backend: ChimeEmulator) -> Lookups:
+    """Find a stream's or a role's ARN from its name, for the IAM resource of a request."""
+
+    def stream_arn(region: str, name: str) -> str | None:
+        try:
+            return str(backend.describe_stream(region, {"StreamName": name})["StreamInfo"]["StreamARN"])
+        except ChimeError:
+            return None
+
+    def role_arn(name: str) -> str | None:
+        try:
+            return str(backend.get_role(backend.default_region, {"RoleName": name})["Role"]["Arn"])
+        except ChimeError:
+            return None
+
+    return Lookups(stream_arn, role_arn)
+
+
 def _reason(request: dict[str, Any]) -> dict[str, str]:
     return {"reason": str(request["reason"])} if "reason" in request else {}
 
@@ -382,10 +426,12 @@ class EmulatorServer:
         port: int = 0,
         on_change: Callable[[], None] | None = None,
         rate_limiter: RateLimiter | None = None,
+        iam: IamStore | None = None,
     ) -> None:
         self.backend = backend
         self._stopping = threading.Event()
-        self._httpd = _EmulatorHTTPServer((host, port), backend, on_change, self._stopping, rate_limiter)
+        # With ``iam``, requests signed by a role's session are authorized against its policies.
+        self._httpd = _EmulatorHTTPServer((host, port), backend, on_change, self._stopping, rate_limiter, iam)
         self._thread: threading.Thread | None = None
 
     @property
