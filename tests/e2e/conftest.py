@@ -21,7 +21,7 @@ from local.cloudformation import StackEvent, StackRecord
 from local.offline import OfflineCloud
 from local.state import StateStore
 
-from .stacks import REGION, pool_stack, synthesize
+from .stacks import OTHER_API_REGION, REGION, pool_stack, synthesize
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Short enough that the "no response" case of a Lambda timeout ends quickly.
@@ -61,6 +61,24 @@ def _define_stacks(app: cdk.App) -> None:
         "Two",
         "E2eTwo",
         {"Alpha": {"name": "e2e-alpha"}, "Beta": {"name": "e2e-beta", "tags": {"k": "v"}}},
+    )
+    # Issue 10, item 1: pools whose Delete needs an optional policy (another API Region, stream
+    # cleanup), removed from the template or added by an update that rolls back.
+    far = {"name": "e2e-far", "api_region": OTHER_API_REGION}
+    plain = {"name": "e2e-plain"}
+    cleaned = {"name": "e2e-cleaned", "delete_streams_on_delete": True}
+    pool_stack(app, "Options", "E2eOptions", {"A": far, "B": plain, "C": cleaned})
+    pool_stack(app, "OptionsPlain", "E2eOptions", {"B": plain})
+    pool_stack(
+        app,
+        "OptionsAddedBroken",
+        "E2eOptions",
+        {
+            "B": plain,
+            "A": far,
+            "C": cleaned,
+            "Broken": {"name": "e2e-options-broken", "depends_on": ("A", "C")},
+        },
     )
 
 

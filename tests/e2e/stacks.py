@@ -17,6 +17,8 @@ import aws_cdk as cdk
 from chime_kvs_pool import KinesisVideoStreamPool
 
 REGION = "us-east-1"
+# A pool's api_region in the tests: another Region that has the media pipelines API.
+OTHER_API_REGION = "us-west-2"
 
 
 def pool_stack(
@@ -31,10 +33,11 @@ def pool_stack(
     """A stack of pools (construct id -> settings) with each pool's ``<id>Arn`` and ``<id>Id`` outputs.
 
     Settings: ``name``, ``retention_hours``, ``tags``, ``removal_policy``, ``wait_seconds`` (60 by
-    default) as the construct's props; ``property_overrides`` (custom resource property path ->
-    value) to send what the construct's own validation would refuse; ``depends_on`` (the construct
-    ids of pools this one is deployed after). ``function_timeout`` and ``service_timeout`` (seconds)
-    shorten the handler's Lambda timeout and each custom resource's ServiceTimeout.
+    default), ``api_region`` and ``delete_streams_on_delete`` as the construct's props;
+    ``property_overrides`` (custom resource property path -> value) to send what the construct's own
+    validation would refuse; ``depends_on`` (the construct ids of pools this one is deployed after).
+    ``function_timeout`` and ``service_timeout`` (seconds) shorten the handler's Lambda timeout and
+    each custom resource's ServiceTimeout.
     """
     stack = cdk.Stack(app, construct_id, stack_name=stack_name)
     constructs: dict[str, KinesisVideoStreamPool] = {}
@@ -49,6 +52,8 @@ def pool_stack(
             tags=settings.get("tags"),
             removal_policy=settings.get("removal_policy"),
             wait_timeout=cdk.Duration.seconds(settings.get("wait_seconds", 60)),
+            api_region=settings.get("api_region"),
+            delete_streams_on_delete=settings.get("delete_streams_on_delete"),
         )
         resource = pool.custom_resource.node.default_child
         assert isinstance(resource, cdk.CfnResource)
