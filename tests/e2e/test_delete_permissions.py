@@ -4,7 +4,8 @@ CloudFormation updates the resources that stay (the handler's role among them) b
 phase deletes the ones that left the template, in reverse dependency order, and a rollback plays the
 same phases. The construct keeps what only some pools' Deletes need (another API Region's pool ARNs,
 the stream cleanup calls) in policies of their own that those pools depend on. These tests play the
-sequences through the offline driver and the handler under the real Lambda runtime: the issue's
+sequences through the offline driver (IAM enforced against the role's policies as the driver
+holds them at each moment) and the handler under the real Lambda runtime: the issue's
 example (pools {A: api_region, B, C: delete_streams_on_delete}, then {B} alone), and an update that
 adds such pools and rolls back.
 """
