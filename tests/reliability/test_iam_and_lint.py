@@ -209,3 +209,16 @@ def test_cfn_lint_demo_app_with_context_has_no_errors(context: dict[str, str]) -
 def test_cfn_lint_multi_pool_stack_has_no_errors(region: str) -> None:
     template = template_of(pools_stack(new_app(), 3, cdk.Environment(account="111122223333", region=region)))
     assert lint_errors(template, region) == []
+
+
+@pytest.mark.parametrize("env", [None, cdk.Environment(account="111122223333", region="eu-central-1")])
+def test_cfn_lint_stack_with_every_option_has_no_errors(env: cdk.Environment | None) -> None:
+    """The optional policies (another API Region, stream cleanup), the pools' DependsOn on them and a
+    deploy-time generated name (Fn::Join) lint clean, pinned or environment-agnostic."""
+    app = new_app()
+    stack = cdk.Stack(app, "Options", env=env)
+    KinesisVideoStreamPool(stack, "Far", api_region="us-west-2", delete_streams_on_delete=True)
+    KinesisVideoStreamPool(stack, "Near")
+    template = template_of(stack)
+    assert sum(r["Type"] == "AWS::IAM::Policy" for r in template["Resources"].values()) == 2
+    assert lint_errors(template, "eu-central-1") == []
