@@ -355,7 +355,8 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             keeps none). Default: the service's default.
         :param tags: tags for the pool, as with ``Tags.of(pool).add``. Default: none.
         :param removal_policy: ``DESTROY`` deletes the pool with the stack or on replacement;
-            ``RETAIN`` keeps it. Default: ``RemovalPolicy.DESTROY``.
+            ``RETAIN`` keeps it (refused with ``delete_streams_on_delete``, which needs the
+            Delete). Default: ``RemovalPolicy.DESTROY``.
         :param wait_timeout: how long one handler invocation waits for the pool to become ACTIVE or
             to disappear, 1 second to 14 minutes. Default: 5 minutes.
         :param api_region: the Region whose Chime SDK Media Pipelines API manages the pool (its ARN's

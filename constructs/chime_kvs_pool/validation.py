@@ -122,8 +122,9 @@ def stream_cleanup_removal_policy_message(shown: str) -> str:
     """Why ``delete_streams_on_delete`` and a policy that keeps the pool cannot go together."""
     return (
         f"delete_streams_on_delete=True needs removal_policy=RemovalPolicy.DESTROY, not {shown}: "
-        "CloudFormation then never sends the Delete that deletes the pool's streams, so the flag "
-        "would do nothing; drop delete_streams_on_delete or use RemovalPolicy.DESTROY"
+        "CloudFormation then keeps the pool when it leaves the stack instead of sending the Delete "
+        "that deletes its streams, so the flag would do nothing; drop delete_streams_on_delete or use "
+        "RemovalPolicy.DESTROY"
     )
 
 
