@@ -80,10 +80,13 @@ def test_removing_an_api_region_pool_and_the_last_stream_cleanup_pool(cloud: Clo
 
     stack = cloud.deploy("OptionsPlain")
 
-    assert stack.status == "UPDATE_COMPLETE"
-    # A's Delete reached its own API Region and deleted it; C's deleted the pool and its streams.
-    assert cloud.pool_names() == ["e2e-plain"]
-    assert cloud.emulator.stream_names() == ["another-applications-stream"]
+    # A's Delete reached its own API Region and deleted it; C's deleted the pool and its streams
+    # (and no other stream). One comparison, so that a failure shows all of it.
+    assert (stack.status, cloud.pool_names(), cloud.emulator.stream_names()) == (
+        "UPDATE_COMPLETE",
+        ["e2e-plain"],
+        ["another-applications-stream"],
+    )
     (far_delete,) = deletes_of(cloud, far)
     assert far_delete["PhysicalResourceId"] == first.outputs["AArn"]
     assert len(deletes_of(cloud, cleaned)) == 1
@@ -143,9 +146,11 @@ def test_rolling_back_an_update_that_added_such_pools(cloud: Cloud) -> None:
 
     stack = cloud.deploy("OptionsAddedBroken")
 
-    assert stack.status == "UPDATE_ROLLBACK_COMPLETE"
-    assert cloud.pool_names() == ["e2e-plain"]
-    assert cloud.emulator.stream_names() == []
+    assert (stack.status, cloud.pool_names(), cloud.emulator.stream_names()) == (
+        "UPDATE_ROLLBACK_COMPLETE",
+        ["e2e-plain"],
+        [],
+    )
     assert len(deletes_of(cloud, far)) == len(deletes_of(cloud, cleaned)) == 1
     assert_deleted_before(cloud.events, far, policy_logical_id(added, f":chime:{OTHER_API_REGION}:"))
     assert_deleted_before(cloud.events, cleaned, policy_logical_id(added, "kinesisvideo:DeleteStream"))
