@@ -281,7 +281,7 @@ class _MergedTagsValidation:
 
     def validate(self) -> list[str]:
         pairs = tag_pairs(self._pool.tags)
-        if len(pairs) > pool_rules.TAGS_MAX:
+        if len(pairs) > pool_rules.USER_TAGS_MAX:
             # Too many even if some are tokens: the rule reports the count before any key.
             error = pool_rules.tags_error(pairs)
         else:

@@ -8,17 +8,23 @@ into one ``lifecycle`` call.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
+from http.client import HTTPException, HTTPSConnection
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED
 
-from . import lifecycle, pool_rules, service_role, throttling
+from . import lifecycle, pool_rules, service_role, streams, throttling
+from .ownership import Owner
 from .properties import (
     InvalidPropertiesError,
     delete_streams_of,
@@ -49,6 +55,23 @@ CLIENT_CONFIG = Config(
 )
 
 
+# Kinesis Video Streams: one attempt per call, with short timeouts, because streams.py retries itself
+# within the invocation's budget and must know how long one call can take (streams.CALL_SECONDS).
+STREAM_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=streams.CALL_SECONDS - 2,
+    user_agent_extra="chime-kvs-pool-handler",
+)
+
+# The response PUT to the ResponseURL: attempts, the pause before the first retry (doubling), and
+# how long before the Lambda's end no new attempt starts.
+RESPONSE_ATTEMPTS = 5
+RESPONSE_FIRST_RETRY_DELAY = 0.5
+RESPONSE_ATTEMPT_TIMEOUT = 10.0
+RESPONSE_DEADLINE_MARGIN = 0.2
+
+
 @functools.cache
 def pool_client(region: str | None = None) -> ChimeSDKMediaPipelinesClient:
     """One client per Lambda container and control-plane Region, built on first use.
@@ -75,7 +98,7 @@ def iam_client() -> Any:
 @functools.cache
 def stream_client(region: str) -> Any:
     """Kinesis Video Streams in the pool's stream Region (AWS_ENDPOINT_URL_KINESIS_VIDEO honoured)."""
-    return throttling.install(boto3.client("kinesisvideo", region_name=region, config=CLIENT_CONFIG))
+    return throttling.install(boto3.client("kinesisvideo", region_name=region, config=STREAM_CLIENT_CONFIG))
 
 
 class _SingleResponseResource(CfnResource):
@@ -86,6 +109,9 @@ class _SingleResponseResource(CfnResource):
     - Its timeout timer and the request's own completion can both send a response; here the first
       one wins and later ones are dropped, so CloudFormation gets exactly one.
     - A response always carries a PhysicalResourceId: the pool ARN once known, else the request's.
+    - Its sender counts any HTTP status as delivered and retries a connection failure forever; here
+      a 4xx/5xx answer or a failed connection is retried a bounded number of times within the
+      invocation's deadline, and the log says what happened (never the URL: it is presigned).
     """
 
     def __init__(self, log_level: str = "INFO", boto_level: str = "ERROR") -> None:
@@ -172,7 +198,68 @@ class _SingleResponseResource(CfnResource):
                 # crhelper keeps the END of a long reason; keep its start (the useful part) instead.
                 self.Reason = shorten(str(self.Reason))
                 reason = shorten(reason)
-            super()._send(status, reason)  # type: ignore[misc]
+            super()._send(status, reason, send_response=self._put_response)  # type: ignore[misc]
+
+    def _put_response(self, response_url: str, body: dict[str, Any], ssl_verify: object = None) -> None:
+        """PUT the response to the presigned ResponseURL; bounded retries, within the deadline."""
+        try:
+            payload = json.dumps(body).encode()
+        except (TypeError, ValueError) as error:
+            logger.error("Response Data is not JSON (%s); sending FAILED without it", error)
+            body = {**body, "Status": FAILED, "Data": {}, "Reason": "the handler's response was not JSON"}
+            payload = json.dumps(body).encode()
+        parts = urlsplit(response_url)
+        target = urlunsplit(("", "", parts.path, parts.query, ""))
+        headers = {"Content-Type": "", "Content-Length": str(len(payload))}
+        # Trusts the default CAs (and SSL_CERT_FILE, as OpenSSL does), like crhelper's sender.
+        context = ssl.create_default_context()
+        delay = RESPONSE_FIRST_RETRY_DELAY
+        for attempt in range(1, RESPONSE_ATTEMPTS + 1):
+            remaining = self._seconds_left() - RESPONSE_DEADLINE_MARGIN
+            if remaining <= 0:
+                logger.error("Response not sent: the invocation's deadline came first")
+                return
+            outcome = _put_once(
+                parts.netloc, target, payload, headers, context, min(remaining, RESPONSE_ATTEMPT_TIMEOUT)
+            )
+            if outcome is None:
+                logger.info("Response delivered (attempt %d)", attempt)
+                return
+            if attempt == RESPONSE_ATTEMPTS or self._seconds_left() - RESPONSE_DEADLINE_MARGIN <= delay:
+                logger.error(
+                    "Response not delivered after %d attempts (last: %s); CloudFormation will report "
+                    "that it received no response",
+                    attempt,
+                    outcome,
+                )
+                return
+            logger.warning("Response PUT attempt %d failed (%s); retrying in %.1f s", attempt, outcome, delay)
+            time.sleep(delay)
+            delay *= 2
+
+    def _seconds_left(self) -> float:
+        """Seconds until the Lambda ends this invocation (no context: one attempt's worth)."""
+        if self._context is None:
+            return RESPONSE_ATTEMPT_TIMEOUT
+        return float(self._context.get_remaining_time_in_millis()) / 1000.0
+
+
+def _put_once(
+    host: str, target: str, payload: bytes, headers: dict[str, str], context: ssl.SSLContext, timeout: float
+) -> str | None:
+    """One PUT; None when delivered (2xx), else what went wrong, fit for a log (no URL in it)."""
+    connection = HTTPSConnection(host, context=context, timeout=timeout)
+    try:
+        connection.request("PUT", target, body=payload, headers=headers)
+        response = connection.getresponse()
+        response.read()
+    except (OSError, HTTPException) as error:  # refused, reset, TLS, timeout, bad status line
+        return f"{type(error).__name__}: {error}"
+    finally:
+        connection.close()
+    if 200 <= response.status < 300:
+        return None
+    return f"HTTP {response.status} {response.reason}"
 
 
 helper = _SingleResponseResource()
@@ -220,6 +307,7 @@ def create(event: dict[str, Any], context: Any) -> str:
             _token(event),
             _budget(spec.wait_timeout_seconds, context),
             _report_physical_id,
+            _owner(event),
         )
     except lifecycle.PoolError as error:
         if role is None or role in (service_role.CREATED, service_role.ALREADY_EXISTS):
@@ -254,6 +342,7 @@ def update(event: dict[str, Any], context: Any) -> str:
         _token(event),
         _budget(new_spec.wait_timeout_seconds, context),
         _report_physical_id,
+        _owner(event),
     )
     helper.Data.update(lifecycle.pool_data(configuration))
     return configuration["PoolArn"]
@@ -265,9 +354,16 @@ def delete(event: dict[str, Any], context: Any) -> str:
     physical_id = event["PhysicalResourceId"]
     properties = event.get("ResourceProperties")
     budget = _budget(wait_timeout_of(properties), context)
-    streams = stream_client if delete_streams_of(properties) else None
     # The ARN's Region, not the properties': a Delete must reach the pool wherever it was created.
-    outcome = lifecycle.delete_pool(pool_client(region_of_pool(physical_id)), physical_id, budget, streams)
+    outcome = lifecycle.delete_pool(
+        pool_client(region_of_pool(physical_id)),
+        physical_id,
+        budget,
+        stream_client if delete_streams_of(properties) else None,
+        owner=_owner(event),
+        # Once the pool is gone its streams may use the rest of the invocation, not just the wait budget.
+        stream_budget=_budget(pool_rules.WAIT_TIMEOUT_MAX, context),
+    )
     logger.info("Delete: %s", outcome)
     helper.Reason = shorten(outcome)
     return str(physical_id)
@@ -275,6 +371,10 @@ def delete(event: dict[str, Any], context: Any) -> str:
 
 def _report_physical_id(arn: str) -> None:
     helper.PhysicalResourceId = arn
+
+
+def _owner(event: Mapping[str, Any]) -> Owner:
+    return Owner.of(str(event["StackId"]), str(event["LogicalResourceId"]))
 
 
 def _token(event: Mapping[str, Any]) -> str:

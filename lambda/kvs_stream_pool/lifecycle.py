@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from . import pool_rules, streams
+from . import ownership, pool_rules, streams
+from .ownership import Owner
 from .properties import PoolSpec
 
 if TYPE_CHECKING:
@@ -111,8 +112,12 @@ def create_pool(
     token: str,
     budget: Budget,
     on_physical_id: OnPhysicalId,
+    owner: Owner,
 ) -> KinesisVideoStreamPoolConfigurationTypeDef:
-    """Create the pool, report its ARN at once, then wait for ACTIVE."""
+    """Create the pool, report its ARN at once, then wait for ACTIVE.
+
+    The owner tag travels in the Create request itself, so no pool ever exists without it.
+    """
     stream: dict[str, Any] = {"Region": spec.stream_region}
     if spec.data_retention_hours is not None:
         stream["DataRetentionInHours"] = spec.data_retention_hours
@@ -121,15 +126,15 @@ def create_pool(
         "StreamConfiguration": stream,
         "ClientRequestToken": token,
     }
-    if spec.tags:
-        request["Tags"] = [{"Key": key, "Value": value} for key, value in spec.tags]
+    tags = [*spec.tags, (pool_rules.OWNER_TAG_KEY, ownership.created_by(owner))]
+    request["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
     logger.info("Creating pool %s (streams in %s)", spec.pool_name, spec.stream_region)
     try:
         response = client.create_media_pipeline_kinesis_video_stream_pool(**request)
     except ClientError as error:
         if _error_code(error) == "ConflictException":
             if spec.adopt_existing:
-                return adopt_pool(client, spec, budget, on_physical_id)
+                return adopt_pool(client, spec, budget, on_physical_id, owner)
             raise PoolError(
                 f"a pool named {spec.pool_name} already exists in region {_client_region(client)} "
                 "(AdoptExisting would take it over)"
@@ -147,13 +152,18 @@ def create_pool(
 
 
 def adopt_pool(
-    client: ChimeSDKMediaPipelinesClient, spec: PoolSpec, budget: Budget, on_physical_id: OnPhysicalId
+    client: ChimeSDKMediaPipelinesClient,
+    spec: PoolSpec,
+    budget: Budget,
+    on_physical_id: OnPhysicalId,
+    owner: Owner,
 ) -> KinesisVideoStreamPoolConfigurationTypeDef:
     """Take over the existing pool named ``spec.pool_name``: bring its retention and tags to the
-    declared state, wait for ACTIVE, and only then report its ARN.
+    declared state, wait for ACTIVE, record the adoption on the pool, and only then report its ARN.
 
     The ARN is reported last on purpose: a pool we failed to take over was never ours, so
-    CloudFormation's rollback must not delete it.
+    CloudFormation's rollback must not delete it. Once adopted, the owner tag says so, and no Delete
+    of this resource deletes the pool (adoption implies retain; see ``delete_pool``).
     """
     name = spec.pool_name
     try:
@@ -175,6 +185,7 @@ def adopt_pool(
 
     current_retention = configuration.get("StreamConfiguration", {}).get("DataRetentionInHours")
     if spec.data_retention_hours is not None and spec.data_retention_hours != current_retention:
+        _check_retention_change(arn, current_retention, spec.data_retention_hours)
         logger.info(
             "Updating retention of adopted pool %s from %s to %s hours",
             arn,
@@ -186,13 +197,21 @@ def adopt_pool(
         )
         configuration = wait_until_active(client, arn, budget)
 
-    # The declared tags become the pool's tags: undeclared ones go (AWS-reserved keys are not ours).
-    live = {
-        key: value
-        for key, value in _live_tags(client, arn).items()
-        if not pool_rules.is_reserved_tag_key(key)
-    }
-    _apply_tag_difference(client, arn, live, spec.tag_map)
+    # The declared tags become the pool's tags: undeclared ones go (AWS's keys and the owner tag
+    # are not the declaration's).
+    live = _live_tags(client, arn)
+    _apply_tag_difference(client, arn, _settable(live), spec.tag_map)
+    try:
+        before = ownership.read(live)
+    except ownership.UnreadableClaim:
+        before = None  # a hand-edited tag: nothing to hand back to
+    if before is None or before.owner != owner.digest:
+        # A repeated delivery of this same Create finds its own claim and leaves it as it is.
+        logger.info("Recording the adoption of %s by %s", arn, owner.label)
+        client.tag_resource(
+            ResourceARN=arn,
+            Tags=[{"Key": pool_rules.OWNER_TAG_KEY, "Value": ownership.adopted_by(owner, before)}],
+        )
     on_physical_id(arn)
     return configuration
 
@@ -205,6 +224,7 @@ def update_pool(
     token: str,
     budget: Budget,
     on_physical_id: OnPhysicalId,
+    owner: Owner,
 ) -> KinesisVideoStreamPoolConfigurationTypeDef:
     """Bring the pool in line with ``new_spec``; replace it when a create-only property changed.
 
@@ -217,20 +237,32 @@ def update_pool(
     """
     if not pool_rules.is_pool_arn(physical_id):
         logger.info("No pool behind physical id %s: creating one", physical_id)
-        return create_pool(client, new_spec, token, budget, on_physical_id)
+        return create_pool(client, new_spec, token, budget, on_physical_id, owner)
 
     if old_spec is None or old_spec.pool_name != pool_rules.pool_name_in_arn(physical_id):
-        return _update_from_live_state(client, physical_id, new_spec, token, budget, on_physical_id)
+        return _update_from_live_state(client, physical_id, new_spec, token, budget, on_physical_id, owner)
 
     if _is_replacement(old_spec.pool_name, old_spec.stream_region, new_spec):
         logger.info("PoolName or stream Region changed: replacing pool %s", physical_id)
-        return create_pool(client, new_spec, token, budget, on_physical_id)
+        return create_pool(client, new_spec, token, budget, on_physical_id, owner)
 
     on_physical_id(physical_id)
-    _apply_tag_difference(client, physical_id, old_spec.tag_map, new_spec.tag_map)
+    old_retention: object = old_spec.data_retention_hours
     new_retention = new_spec.data_retention_hours
-    if new_retention is not None and new_retention != old_spec.data_retention_hours:
-        return _update_retention(client, physical_id, old_spec.data_retention_hours, new_retention, budget)
+    change_retention = new_retention is not None and new_retention != old_retention
+    if change_retention and new_retention is not None and new_retention < pool_rules.RETENTION_UPDATE_MIN:
+        # Before any mutating call. The old properties may not say (no retention given: the
+        # service's default), so the live value decides whether there is a change at all.
+        if old_retention is None:
+            old_retention = (
+                _get_pool(client, physical_id).get("StreamConfiguration", {}).get("DataRetentionInHours")
+            )
+            change_retention = old_retention != new_retention
+        if change_retention:
+            _check_retention_change(physical_id, old_retention, new_retention)
+    _apply_tag_difference(client, physical_id, old_spec.tag_map, new_spec.tag_map)
+    if change_retention and new_retention is not None:
+        return _update_retention(client, physical_id, old_retention, new_retention, budget)
     return _get_active_pool(client, physical_id, budget)
 
 
@@ -241,19 +273,24 @@ def _update_from_live_state(
     token: str,
     budget: Budget,
     on_physical_id: OnPhysicalId,
+    owner: Owner,
 ) -> KinesisVideoStreamPoolConfigurationTypeDef:
     """``update_pool`` without usable old properties: the live pool and its tags are the baseline."""
     current = _get_pool(client, physical_id)
     current_region = current.get("StreamConfiguration", {}).get("Region")
     if _is_replacement(current.get("PoolName"), current_region, new_spec):
         logger.info("PoolName or stream Region changed: replacing pool %s", physical_id)
-        return create_pool(client, new_spec, token, budget, on_physical_id)
+        return create_pool(client, new_spec, token, budget, on_physical_id, owner)
 
     on_physical_id(physical_id)
-    _apply_tag_difference(client, physical_id, _live_tags(client, physical_id), new_spec.tag_map)
     current_retention = current.get("StreamConfiguration", {}).get("DataRetentionInHours")
     new_retention = new_spec.data_retention_hours
-    if new_retention is not None and new_retention != current_retention:
+    change_retention = new_retention is not None and new_retention != current_retention
+    if change_retention and new_retention is not None:
+        _check_retention_change(physical_id, current_retention, new_retention)
+    live_tags = _settable(_live_tags(client, physical_id))
+    _apply_tag_difference(client, physical_id, live_tags, new_spec.tag_map)
+    if change_retention and new_retention is not None:
         return _update_retention(client, physical_id, current_retention, new_retention, budget)
     if current.get("PoolStatus") != ACTIVE:
         return wait_until_active(client, physical_id, budget)
@@ -275,6 +312,22 @@ def _is_replacement(old_name: object, old_region: object, new_spec: PoolSpec) ->
             "pool's name would collide with the existing pool. Change PoolName too."
         )
     return name_changed or region_changed
+
+
+def _check_retention_change(arn: str, current_hours: object, new_hours: int) -> None:
+    """Refuse, before any mutating call, a retention the update API cannot set on an existing pool.
+
+    Create accepts 0 hours, but Update's minimum is ``RETENTION_UPDATE_MIN`` (botocore would refuse
+    the request with a bare "Parameter validation failed").
+    """
+    if new_hours >= pool_rules.RETENTION_UPDATE_MIN:
+        return
+    raise PoolError(
+        f"StreamConfiguration.DataRetentionInHours cannot change from {current_hours} to {new_hours} "
+        f"on existing pool {pool_rules.pool_name_in_arn(arn)}: the update API's minimum is "
+        f"{pool_rules.RETENTION_UPDATE_MIN} hour. Keep {current_hours}, choose "
+        f"{pool_rules.RETENTION_UPDATE_MIN} or more, or use a new PoolName (a new pool starts at 0)"
+    )
 
 
 def _update_retention(
@@ -321,14 +374,37 @@ def delete_pool(
     physical_id: str,
     budget: Budget,
     stream_client_for: StreamClientFor | None = None,
+    *,
+    owner: Owner,
+    stream_budget: Budget | None = None,
 ) -> str:
-    """Delete the pool and wait for it to go; return a sentence that says what happened.
+    """Delete the pool if ``owner`` owns it, and wait for it to go; return a sentence that says what
+    happened.
 
-    With ``stream_client_for``, the pool's Kinesis video streams are deleted too, but only once the
-    pool is completely gone (the service refuses earlier, and meetings may still use them).
+    Ownership first (``ownership``): a pool whose owner tag names another logical resource is left
+    alone; a pool this resource adopted is handed back to its previous owner and left in place; a
+    pool without the tag counts as ours. With ``stream_client_for``, the pool's Kinesis video streams
+    are deleted too, but only once the pool is completely gone (the service refuses earlier, and
+    meetings may still use them), within ``stream_budget`` (default: ``budget``). Once the pool is
+    gone nothing here raises: a Delete that failed then would strand the stack, and its retry could
+    no longer find the streams; the sentence names the PoolId and the streams left instead.
     """
     if not pool_rules.is_pool_arn(physical_id):
         return f"nothing to delete: {physical_id} is not a pool ARN (the create never made a pool)"
+    try:
+        tags = _live_tags(client, physical_id)
+    except ClientError as error:
+        if _error_code(error) == "NotFoundException":
+            gone = f"pool {physical_id} was already gone"
+            return gone + ("; its streams were kept (its PoolId is unknown)" if stream_client_for else "")
+        raise PoolError(
+            f"reading the owner of pool {physical_id} failed, so it was left in place: {_error_text(error)}"
+        ) from error
+    kept = _kept_for_its_owner(client, physical_id, tags, owner)
+    if kept is not None:
+        logger.info("Delete: %s", kept)
+        return kept
+
     pool_id = stream_region = None
     if stream_client_for is not None:
         # The streams are found by PoolId, which only the pool itself can tell: read it first.
@@ -356,13 +432,61 @@ def delete_pool(
     if status is None:
         outcome = f"deleted pool {physical_id}"
         if stream_client_for is not None and pool_id and stream_region:
-            outcome += "; " + streams.delete_pool_streams(stream_client_for(stream_region), pool_id)
+            cleanup = streams.delete_pool_streams(
+                stream_client_for(stream_region), pool_id, stream_budget or budget
+            )
+            outcome = cleanup.sentence(outcome)
         return outcome
-    # The stream note comes before the explanation: a long Reason is cut at its end.
-    kept = "; its streams were kept until it is gone" if pool_id else ""
+    # The stream note comes before the ARN and the explanation: a long Reason is cut at its end.
+    streams_kept = f"streams of PoolId {pool_id} kept until it is gone; " if pool_id else ""
+    if pool_id:
+        logger.warning(
+            "Pool %s is still %s: its Kinesis video streams (PoolId %s, named %s*) were kept",
+            physical_id,
+            status,
+            pool_id,
+            pool_rules.pool_stream_prefix(pool_id),
+        )
     return (
-        f"deletion of pool {physical_id} requested; it is still {status} when this invocation's "
-        f"wait ended{kept} (the service completes it once meetings using the pool end)"
+        f"pool still {status} when this invocation's wait ended; {streams_kept}deletion of "
+        f"{physical_id} requested (the service completes it once meetings using the pool end)"
+    )
+
+
+def _kept_for_its_owner(
+    client: ChimeSDKMediaPipelinesClient, arn: str, tags: Mapping[str, str], owner: Owner
+) -> str | None:
+    """Why the pool must stay (a sentence), or None when this resource owns it and may delete it."""
+    try:
+        claim = ownership.read(dict(tags))
+    except ownership.UnreadableClaim:
+        return (
+            f"pool {arn} left in place: its {pool_rules.OWNER_TAG_KEY} tag was not written by this "
+            "handler, so this resource cannot tell that it owns the pool"
+        )
+    if claim is None:
+        return None  # created before owners were recorded: ours, as every pool was then
+    if claim.owner != owner.digest:
+        holder = claim.label or "another resource"
+        return (
+            f"pool {arn} left in place: it is held by {holder} now, not by {owner.label} "
+            "(it was adopted by another logical resource, or made by another stack)"
+        )
+    if not claim.adopted:
+        return None
+    # Adoption implies retain: let go of the pool, giving it back to whoever held it before.
+    restored = ownership.previous_value(claim)
+    try:
+        if restored is None:
+            client.untag_resource(ResourceARN=arn, TagKeys=[pool_rules.OWNER_TAG_KEY])
+        else:
+            client.tag_resource(ResourceARN=arn, Tags=[{"Key": pool_rules.OWNER_TAG_KEY, "Value": restored}])
+        handed = "handed back to its previous owner" if restored else "its owner tag removed"
+    except ClientError as error:
+        logger.warning("Could not release adopted pool %s: %s", arn, _error_text(error))
+        handed = f"its owner tag could not be reset ({_error_code(error)})"
+    return (
+        f"pool {arn} left in place: {owner.label} adopted it, and an adopted pool is never deleted ({handed})"
     )
 
 
@@ -400,15 +524,24 @@ def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Bud
 
 
 def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> None:
-    """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts."""
+    """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts;
+    a pool that is already DELETING counts as deleted by this call."""
     delays = iter(_PollDelays(budget))
     while True:
         try:
             client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
             return
         except ClientError as error:
+            if _error_code(error) != "ConflictException":
+                raise
+            # A Delete whose connection dropped after the service applied it is sent again by
+            # botocore, and may be refused because the pool is already DELETING: that is the
+            # deletion under way, waited for like any other (a NotFound here means it is done).
+            if _get_pool(client, arn).get("PoolStatus") == DELETING:
+                logger.info("Pool %s is already being deleted (%s)", arn, _error_text(error))
+                return
             delay = next(delays, None)
-            if _error_code(error) != "ConflictException" or delay is None:
+            if delay is None:
                 raise
             logger.info("Pool %s is busy (%s); retrying the delete", arn, _error_text(error))
             budget.sleep(delay)
@@ -441,6 +574,11 @@ def _get_pool(client: ChimeSDKMediaPipelinesClient, arn: str) -> KinesisVideoStr
 def _live_tags(client: ChimeSDKMediaPipelinesClient, arn: str) -> dict[str, str]:
     response = client.list_tags_for_resource(ResourceARN=arn)
     return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
+
+
+def _settable(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags a declaration governs: neither AWS's keys nor the handler's owner tag."""
+    return {key: value for key, value in tags.items() if not pool_rules.is_unsettable_tag_key(key)}
 
 
 def _apply_tag_difference(

@@ -27,6 +27,8 @@ REGION_RE = re.compile(r"([a-z]+-){2,}\d+")
 RETENTION_MIN = 0
 # DataRetentionInHours is a Smithy Integer: a signed 32-bit value on the wire.
 RETENTION_MAX = 2**31 - 1
+# The update API's minimum (its DataRetentionChangeInHours shape): an existing pool cannot go to 0.
+RETENTION_UPDATE_MIN = 1
 
 TAGS_MIN = 1
 TAGS_MAX = 200
@@ -35,6 +37,13 @@ TAG_KEY_MAX = 128
 TAG_VALUE_MIN = 0
 TAG_VALUE_MAX = 256
 RESERVED_TAG_PREFIX = "aws:"
+# The handler records on each pool which logical resource owns it (lifecycle.py, docs/handler.md
+# "Ownership"), in one tag under its own prefix that no user may set. That tag counts against the
+# service's TAGS_MAX, so a declaration may hold one tag fewer.
+HANDLER_TAG_PREFIX = "chime-kvs-pool:"
+OWNER_TAG_KEY = HANDLER_TAG_PREFIX + "owner"
+HANDLER_TAG_KEYS = (OWNER_TAG_KEY,)
+USER_TAGS_MAX = TAGS_MAX - len(HANDLER_TAG_KEYS)
 
 # How much of an offending value an error message quotes: enough to recognise it, small enough
 # that a CloudFormation Reason stays well inside its limit.
@@ -95,17 +104,36 @@ def is_reserved_tag_key(key: str) -> bool:
     return key.lower().startswith(RESERVED_TAG_PREFIX)
 
 
+def is_handler_tag_key(key: str) -> bool:
+    """Whether the handler keeps this tag key for itself (its prefix, in any case)."""
+    return key.lower().startswith(HANDLER_TAG_PREFIX)
+
+
+def is_unsettable_tag_key(key: str) -> bool:
+    """Whether a declaration may not set this key: AWS's or the handler's. Tag differences (updates,
+    adoption) never touch such keys either."""
+    return is_reserved_tag_key(key) or is_handler_tag_key(key)
+
+
 def tags_error(tags: Iterable[tuple[str, str]]) -> str | None:
     """Check (key, value) pairs; a list of pairs, not a dict, so duplicate keys can be caught."""
     pairs = list(tags)
-    if not TAGS_MIN <= len(pairs) <= TAGS_MAX:
-        return f"Tags must hold {TAGS_MIN}-{TAGS_MAX} tags when given; got {len(pairs)}"
+    if not TAGS_MIN <= len(pairs) <= USER_TAGS_MAX:
+        return (
+            f"Tags must hold {TAGS_MIN}-{USER_TAGS_MAX} tags when given (the service allows "
+            f"{TAGS_MAX}; the handler keeps {len(HANDLER_TAG_KEYS)} for ownership); got {len(pairs)}"
+        )
     seen: set[str] = set()
     for key, value in pairs:
         if not isinstance(key, str) or not TAG_KEY_MIN <= len(key) <= TAG_KEY_MAX:
             return f"Tags: each key must be {TAG_KEY_MIN}-{TAG_KEY_MAX} characters; got {quote(key)}"
         if is_reserved_tag_key(key):
             return f"Tags: the key prefix '{RESERVED_TAG_PREFIX}' is reserved for AWS; got {quote(key)}"
+        if is_handler_tag_key(key):
+            return (
+                f"Tags: the key prefix '{HANDLER_TAG_PREFIX}' is reserved for the pool handler's "
+                f"ownership record; got {quote(key)}"
+            )
         if key in seen:
             return f"Tags: the key {quote(key)} is given more than once"
         seen.add(key)

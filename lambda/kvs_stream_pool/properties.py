@@ -232,7 +232,7 @@ def _parse_tags(value: object, problems: list[Problem]) -> tuple[tuple[str, str]
             return ()
         pairs.append((item["Key"], tag_value))
     # An empty list means "no tags": the construct may send one when every tag was removed, and the
-    # service's 1-200 limit applies only to a list it is actually given.
+    # service's limit (pool_rules.tags_error) applies only to a list it is actually given.
     if pairs and not _note(problems, "Tags", pool_rules.tags_error(pairs)):
         return ()
     return tuple(sorted(pairs))

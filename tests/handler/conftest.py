@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from chime_kvs_pool.runtime import index
+from chime_kvs_pool.runtime import index, pool_rules
+from chime_kvs_pool.runtime.ownership import Owner
 from local.chime_emulator import MUTATING_POOL_OPERATIONS
 from local.events import custom_resource_event
 from local.lambda_context import LambdaContext
@@ -27,6 +28,13 @@ FUNCTION_NAME = "kvs-pool-handler-Singleton"
 SERVICE_TOKEN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
 RESOURCE_TYPE = "Custom::ChimeKinesisVideoStreamPool"
 RESPONSE_WAIT_SECONDS = 30.0
+# The owner the handler records on pools that the default logical id "Pool" creates or adopts.
+OWNER = Owner.of(STACK_ID, "Pool")
+
+
+def user_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """A pool's tags without the handler's owner tag: what a declaration governs."""
+    return {key: value for key, value in tags.items() if not pool_rules.is_handler_tag_key(key)}
 
 
 def pool_properties(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from chime_kvs_pool.runtime import pool_rules
+from chime_kvs_pool.runtime import ownership, pool_rules
 
-from .conftest import CloudFormation, pool_properties
+from .conftest import OWNER, CloudFormation, pool_properties, user_tags
 
 CREATE = "CreateMediaPipelineKinesisVideoStreamPool"
 GET = "GetMediaPipelineKinesisVideoStreamPool"
@@ -50,19 +50,25 @@ def test_create_reports_the_pool_arn_and_full_data(cfn: CloudFormation) -> None:
     (create,) = cfn.backend.calls(CREATE)
     assert create.params["PoolName"] == "media-pool"
     assert create.params["StreamConfiguration"] == {"Region": "us-east-1", "DataRetentionInHours": 24}
-    assert create.params["Tags"] == [{"Key": "team", "Value": "media"}]
+    # The declared tags, plus the owner record in the same request (no pool exists without it).
+    assert create.params["Tags"] == [
+        {"Key": "team", "Value": "media"},
+        {"Key": pool_rules.OWNER_TAG_KEY, "Value": ownership.created_by(OWNER)},
+    ]
     assert re.fullmatch(r"[-_a-zA-Z0-9]{2,64}", create.params["ClientRequestToken"])
     (pool,) = cfn.backend.leftover_pools()
-    assert pool["PoolStatus"] == "ACTIVE" and pool["Tags"] == {"team": "media"}
+    assert pool["PoolStatus"] == "ACTIVE" and user_tags(pool["Tags"]) == {"team": "media"}
 
 
-def test_create_without_retention_or_tags_sends_neither(cfn: CloudFormation) -> None:
+def test_create_without_retention_or_tags_sends_no_retention_and_only_the_owner_tag(
+    cfn: CloudFormation,
+) -> None:
     response = cfn.create(pool_properties(retention=None))
 
     assert response["Status"] == "SUCCESS", response["Reason"]
     (create,) = cfn.backend.calls(CREATE)
     assert create.params["StreamConfiguration"] == {"Region": "us-east-1"}
-    assert "Tags" not in create.params
+    assert [tag["Key"] for tag in create.params["Tags"]] == [pool_rules.OWNER_TAG_KEY]
 
 
 @pytest.mark.parametrize(

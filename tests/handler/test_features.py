@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import CloudFormation, pool_properties
+from chime_kvs_pool.runtime import ownership, pool_rules
+
+from .conftest import OWNER, CloudFormation, pool_properties, user_tags
 
 ROLE = "AWSServiceRoleForAmazonChimeSDKMediaPipelines"
 
@@ -134,11 +136,8 @@ def test_adopt_takes_the_pool_over_and_converges_retention_and_tags(cfn: CloudFo
     (only,) = cfn.backend.leftover_pools()
     assert only["PoolArn"] == pool["PoolArn"]
     assert only["StreamConfiguration"]["DataRetentionInHours"] == 48
-    assert live_tags(cfn, pool["PoolArn"]) == {"team": "media", "env": "prod"}
-
-    # From now on the stack owns it: deleting the stack deletes the adopted pool.
-    assert cfn.delete(pool["PoolArn"], properties)["Status"] == "SUCCESS"
-    assert cfn.backend.leftover_pools() == []
+    assert user_tags(live_tags(cfn, pool["PoolArn"])) == {"team": "media", "env": "prod"}
+    assert live_tags(cfn, pool["PoolArn"])[pool_rules.OWNER_TAG_KEY] == ownership.adopted_by(OWNER, None)
 
 
 def test_adopt_changes_nothing_that_already_matches(cfn: CloudFormation) -> None:
@@ -147,7 +146,10 @@ def test_adopt_changes_nothing_that_already_matches(cfn: CloudFormation) -> None
     response = cfn.create(pool_properties("same", retention="24", tags={"a": "1"}, AdoptExisting="true"))
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == pool["PoolArn"]
-    assert cfn.mutating_calls() == ["CreateMediaPipelineKinesisVideoStreamPool"]  # the refused one
+    # The refused Create, then the adoption recorded in the owner tag (nothing else changes).
+    assert cfn.mutating_calls() == ["CreateMediaPipelineKinesisVideoStreamPool", "TagResource"]
+    (tag,) = cfn.backend.calls("TagResource")
+    assert [item["Key"] for item in tag.params["Tags"]] == [pool_rules.OWNER_TAG_KEY]
 
 
 def test_adopt_refuses_a_pool_whose_streams_are_in_another_region(cfn: CloudFormation) -> None:
@@ -233,7 +235,8 @@ def test_a_held_deletion_keeps_the_streams_and_says_so(cfn: CloudFormation) -> N
     response = cfn.delete(ours["PhysicalResourceId"], properties)
 
     assert response["Status"] == "SUCCESS"
-    assert "still DELETING" in response["Reason"] and "streams were kept" in response["Reason"]
+    pool_id = ours["Data"]["PoolId"]
+    assert "still DELETING" in response["Reason"] and f"streams of PoolId {pool_id} kept" in response["Reason"]
     assert cfn.backend.stream_names() == sorted(our_streams)
     assert services_called(cfn, "kinesisvideo") == []
 

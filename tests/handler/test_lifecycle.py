@@ -13,8 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chime_kvs_pool.runtime import lifecycle
+from chime_kvs_pool.runtime.ownership import Owner
 
 ARN = "arn:aws:chime:us-east-1:123456789012:media-pipeline-kinesis-video-stream-pool/p"
+OWNER = Owner.of("arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "Pool")
 
 
 class SimulatedClock:
@@ -116,6 +118,12 @@ def test_a_delete_conflict_that_never_clears_fails_within_the_budget() -> None:
     class AlwaysBusy:
         deletes = 0
 
+        def list_tags_for_resource(self, ResourceARN: str) -> dict[str, Any]:
+            return {"Tags": []}
+
+        def get_media_pipeline_kinesis_video_stream_pool(self, Identifier: str) -> dict[str, Any]:
+            return {"KinesisVideoStreamPoolConfiguration": {"PoolArn": Identifier, "PoolStatus": "UPDATING"}}
+
         def delete_media_pipeline_kinesis_video_stream_pool(self, Identifier: str) -> None:
             self.deletes += 1
             raise ClientError({"Error": {"Code": "ConflictException", "Message": "busy"}}, "Delete")
@@ -124,5 +132,5 @@ def test_a_delete_conflict_that_never_clears_fails_within_the_budget() -> None:
     budget = lifecycle.Budget.for_seconds(5, clock=lambda: clock.now, sleep=clock.sleep)
 
     with pytest.raises(lifecycle.PoolError, match="ConflictException"):
-        lifecycle.delete_pool(service, ARN, budget)  # type: ignore[arg-type]
+        lifecycle.delete_pool(service, ARN, budget, owner=OWNER)  # type: ignore[arg-type]
     assert 1 < service.deletes <= 12

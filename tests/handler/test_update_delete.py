@@ -6,12 +6,13 @@ from typing import Any
 
 from chime_kvs_pool.runtime import pool_rules
 
-from .conftest import CloudFormation, pool_properties
+from .conftest import CloudFormation, pool_properties, user_tags
 
 CREATE = "CreateMediaPipelineKinesisVideoStreamPool"
 GET = "GetMediaPipelineKinesisVideoStreamPool"
 UPDATE = "UpdateMediaPipelineKinesisVideoStreamPool"
 DELETE = "DeleteMediaPipelineKinesisVideoStreamPool"
+LIST_TAGS = "ListTagsForResource"
 
 
 def _created(cfn: CloudFormation, properties: dict[str, Any]) -> str:
@@ -143,7 +144,7 @@ def test_a_tag_change_applies_only_the_difference(cfn: CloudFormation) -> None:
     assert untag.params["TagKeys"] == ["drop"]
     (tag,) = cfn.backend.calls("TagResource")
     assert tag.params["Tags"] == [{"Key": "add", "Value": "4"}, {"Key": "change", "Value": "20"}]
-    assert _live_pool(cfn, arn)["Tags"] == {"keep": "1", "change": "20", "add": "4"}
+    assert user_tags(_live_pool(cfn, arn)["Tags"]) == {"keep": "1", "change": "20", "add": "4"}
 
 
 def test_a_name_change_replaces_the_pool(cfn: CloudFormation) -> None:
@@ -211,7 +212,7 @@ def test_the_rollback_of_an_update_restores_the_old_pool(cfn: CloudFormation) ->
     assert rollback["PhysicalResourceId"] == arn
     assert rollback["Data"]["DataRetentionInHours"] == "24"
     pool = _live_pool(cfn, arn)
-    assert pool["Tags"] == {"team": "media", "tier": "gold"}
+    assert user_tags(pool["Tags"]) == {"team": "media", "tier": "gold"}
     assert pool["StreamConfiguration"]["DataRetentionInHours"] == 24
 
 
@@ -223,8 +224,11 @@ def test_an_update_whose_old_properties_are_unreadable_diffs_against_the_live_ta
     response = cfn.update(arn, pool_properties(tags={"a": "1"}), {"Garbage": "yes"})
 
     assert response["Status"] == "SUCCESS", response["Reason"]
+    # The owner tag is no declared tag, yet the live-state difference leaves it alone.
     assert cfn.mutating_calls() == ["UntagResource"]
-    assert _live_pool(cfn, arn)["Tags"] == {"a": "1"}
+    assert cfn.backend.calls("UntagResource")[0].params["TagKeys"] == ["b"]
+    assert user_tags(_live_pool(cfn, arn)["Tags"]) == {"a": "1"}
+    assert pool_rules.OWNER_TAG_KEY in _live_pool(cfn, arn)["Tags"]
 
 
 def test_an_update_whose_old_properties_are_unreadable_diffs_against_the_live_retention(
@@ -289,7 +293,7 @@ def test_deleting_a_pool_waits_until_it_is_gone(cfn: CloudFormation) -> None:
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"] == arn
     assert cfn.backend.leftover_pools() == []
-    assert cfn.calls()[0] == DELETE and cfn.calls()[-1] == GET
+    assert cfn.calls()[:2] == [LIST_TAGS, DELETE] and cfn.calls()[-1] == GET
     assert cfn.backend.calls(GET)[-1].error == "NotFoundException"
 
 
@@ -301,7 +305,7 @@ def test_deleting_a_pool_that_is_already_gone_succeeds(cfn: CloudFormation) -> N
 
     assert response["Status"] == "SUCCESS"
     assert "already gone" in response["Reason"]
-    assert cfn.calls() == [DELETE]
+    assert cfn.calls() == [LIST_TAGS]
 
 
 def test_a_held_deletion_succeeds_and_says_what_state_the_pool_is_in(cfn: CloudFormation) -> None:
