@@ -59,6 +59,8 @@ class ResponseServer:
         self._expected: dict[str, _Expected] = {}
         self._lock = threading.Lock()
         self._drop_next = 0
+        self._refuse_next: list[int] = []  # HTTP statuses to answer with, one per coming PUT
+        self.puts = 0  # every PUT that reached the server, dropped and refused ones included
 
         outer = self
 
@@ -132,10 +134,24 @@ class ResponseServer:
         with self._lock:
             self._drop_next = count
 
+    def refuse_next(self, count: int, status: int = 500) -> None:
+        """Answer the next ``count`` PUTs with ``status`` without accepting them, as S3 does when it
+        fails (500, 503) or when a presigned URL is refused (403); the body is not recorded."""
+        with self._lock:
+            self._refuse_next = [status] * count
+
     # -- the HTTP side -----------------------------------------------------------------------
 
     def _handle_put(self, request: BaseHTTPRequestHandler) -> None:
         with self._lock:
+            self.puts += 1
+            refused = self._refuse_next.pop(0) if self._refuse_next else None
+            if refused is not None:
+                request.rfile.read(int(request.headers.get("Content-Length") or 0))
+                request.send_response(refused)
+                request.send_header("Content-Length", "0")
+                request.end_headers()
+                return
             if self._drop_next > 0:
                 self._drop_next -= 1
                 request.close_connection = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import boto3
 
+from chime_kvs_pool.runtime import ownership, pool_rules
+
 from .conftest import Cloud
 from .stacks import REGION
 
@@ -26,7 +28,9 @@ def test_create_publishes_outputs_and_sends_string_properties(cloud: Cloud) -> N
     assert stack.outputs["PoolArn"] == pool["PoolArn"]
     assert stack.outputs["PoolId"] == pool["PoolId"]
     assert pool["PoolStatus"] == "ACTIVE"
-    assert pool["Tags"] == {"team": "media"}
+    # The declared tags, and the owner record: this stack's logical resource created the pool.
+    owner = ownership.created_by(ownership.Owner.of(stack.stack_id, POOL))
+    assert pool["Tags"] == {"team": "media", pool_rules.OWNER_TAG_KEY: owner}
     (create,) = _custom_requests(cloud, "Create")
     properties = create["ResourceProperties"]
     assert isinstance(properties, dict)
@@ -73,7 +77,12 @@ def test_tag_update_changes_only_the_tags(cloud: Cloud) -> None:
 
     assert stack.status == "UPDATE_COMPLETE"
     assert stack.outputs["PoolArn"] == arn
-    assert _pool(cloud, "e2e-basic")["Tags"] == {"team": "video", "env": "test"}
+    tags = _pool(cloud, "e2e-basic")["Tags"]
+    assert isinstance(tags, dict) and pool_rules.OWNER_TAG_KEY in tags
+    assert {key: value for key, value in tags.items() if key != pool_rules.OWNER_TAG_KEY} == {
+        "team": "video",
+        "env": "test",
+    }
     cloud.assert_no_leak("E2eBasic")
 
 

@@ -236,7 +236,8 @@ def test_a_held_deletion_keeps_the_streams_and_says_so(cfn: CloudFormation) -> N
 
     assert response["Status"] == "SUCCESS"
     pool_id = ours["Data"]["PoolId"]
-    assert "still DELETING" in response["Reason"] and f"streams of PoolId {pool_id} kept" in response["Reason"]
+    assert "still DELETING" in response["Reason"]
+    assert f"streams of PoolId {pool_id} kept" in response["Reason"]
     assert cfn.backend.stream_names() == sorted(our_streams)
     assert services_called(cfn, "kinesisvideo") == []
 

@@ -29,6 +29,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from chime_kvs_pool.runtime import pool_rules
 from local.chime_emulator import ChimeEmulator
 from local.chime_emulator.model import POOL_SERVICE_LINKED_ROLE, POOL_SERVICE_PRINCIPAL
 from local.cloudformation import ResourceRecord, StackEvent, StackRecord, invoke_asynchronously
@@ -372,7 +373,11 @@ class Cell:
             str(pool["StreamConfiguration"]["DataRetentionInHours"])
             == props["StreamConfiguration"]["DataRetentionInHours"]
         )
-        assert pool["Tags"] == {tag["Key"]: tag["Value"] for tag in props["Tags"]}
+        # The declared tags, plus the owner record that the handler keeps on every pool it creates.
+        tags = dict(pool["Tags"])
+        assert pool_rules.OWNER_TAG_KEY in tags, "a pool the stack created without its owner record"
+        del tags[pool_rules.OWNER_TAG_KEY]
+        assert tags == {tag["Key"]: tag["Value"] for tag in props["Tags"]}
 
     def assert_one_response_per_request(self) -> None:
         for future in self.invocations:

@@ -58,6 +58,22 @@ def test_retention_limits_match_the_service_model(create_input: Any) -> None:
     assert "max" not in shape.metadata or shape.metadata["max"] >= pool_rules.RETENTION_MAX
 
 
+def test_the_update_retention_minimum_matches_the_service_model() -> None:
+    update = (
+        botocore.session.get_session()
+        .get_service_model("chime-sdk-media-pipelines")
+        .operation_model("UpdateMediaPipelineKinesisVideoStreamPool")
+    )
+    stream: Any = update.input_shape.members["StreamConfiguration"]  # type: ignore[union-attr]
+    shape = stream.members["DataRetentionInHours"]
+    assert shape.metadata["min"] == pool_rules.RETENTION_UPDATE_MIN
+
+
+def test_user_tags_leave_room_for_the_handlers_own() -> None:
+    assert pool_rules.USER_TAGS_MAX + len(pool_rules.HANDLER_TAG_KEYS) == pool_rules.TAGS_MAX
+    assert pool_rules.tags_error([(f"k{i}", "v") for i in range(pool_rules.USER_TAGS_MAX)]) is None
+
+
 def test_tag_limits_match_the_service_model(create_input: Any) -> None:
     tags = create_input.members["Tags"]
     assert (tags.metadata["min"], tags.metadata["max"]) == (pool_rules.TAGS_MIN, pool_rules.TAGS_MAX)
@@ -130,8 +146,11 @@ def test_valid_tags() -> None:
 @pytest.mark.parametrize(
     ("pairs", "fragment"),
     [
-        ([], "1-200 tags"),
-        ([(f"k{i}", "v") for i in range(201)], "got 201"),
+        ([], "1-199 tags"),
+        # The service allows 200; the handler's owner tag takes one of them.
+        ([(f"k{i}", "v") for i in range(200)], "got 200"),
+        ([("chime-kvs-pool:owner", "v")], "reserved for the pool handler"),
+        ([("Chime-KVS-Pool:anything", "v")], "reserved for the pool handler"),
         ([("", "v")], "each key"),
         ([("k" * 129, "v")], "each key"),
         ([("aws:x", "v")], "reserved"),
