@@ -37,9 +37,11 @@ def native_schema_errors(properties: dict[str, Any]) -> list[str]:
 
 def documented_stricter(retention_minutes: int | None, tags: dict[str, str]) -> bool:
     """Where the construct (and the service) refuse what the schema lets through."""
-    reserved = any(key.lower().startswith(pool_rules.RESERVED_TAG_PREFIX) for key in tags)
+    reserved = any(pool_rules.is_unsettable_tag_key(key) for key in tags)
     too_big = retention_minutes is not None and retention_minutes / 60 > pool_rules.RETENTION_MAX
-    return reserved or too_big
+    # The handler keeps one of the service's 200 tags for its owner record (docs/handler.md).
+    no_room = len(tags) > pool_rules.USER_TAGS_MAX
+    return reserved or too_big or no_room
 
 
 def build(name: str, region: str, retention_minutes: int | None, tags: dict[str, str]) -> str | None:
