@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from local.chime_emulator.faults import FaultPlan
-from local.chime_emulator.service_model import service_model
+from local.chime_emulator.service_model import known_regions, partition_of, service_model
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -244,6 +244,11 @@ class ChimeEmulator:
             tags = self._tag_dict(params.get("Tags") or [])
             token = params.get("ClientRequestToken")
             fingerprint = _fingerprint({k: v for k, v in params.items() if k != "ClientRequestToken"})
+            if not self.is_known_region(stream["Region"]):
+                raise ChimeError(
+                    "BadRequestException",
+                    f"StreamConfiguration.Region {stream['Region']!r} is not an AWS Region",
+                )
             if token is not None:
                 remembered = self._tokens.get((region, token))
                 if remembered is not None:
@@ -351,7 +356,7 @@ class ChimeEmulator:
     def tag_resource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._settle_all()
-            pool = self._lookup_arn(params["ResourceARN"])
+            pool = self._lookup_arn(region, params["ResourceARN"])
             merged = {**pool.tags, **self._tag_dict(params["Tags"])}
             limit = service_model().shape_for("TagList").metadata.get("max")
             if limit is not None and len(merged) > limit:
@@ -365,7 +370,7 @@ class ChimeEmulator:
     def untag_resource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._settle_all()
-            pool = self._lookup_arn(params["ResourceARN"])
+            pool = self._lookup_arn(region, params["ResourceARN"])
             reserved = [key for key in params["TagKeys"] if _is_reserved_tag_key(key)]
             if reserved:
                 raise ChimeError(
@@ -379,7 +384,7 @@ class ChimeEmulator:
     def list_tags(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._settle_all()
-            pool = self._lookup_arn(params["ResourceARN"])
+            pool = self._lookup_arn(region, params["ResourceARN"])
             return {"Tags": [{"Key": k, "Value": v} for k, v in pool.tags.items()]}
 
     def handler_for(self, operation: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
@@ -484,7 +489,7 @@ class ChimeEmulator:
         role does, named ``<PoolId>-<n>``) in the pool's stream Region; their names, in order."""
         with self._lock:
             self._settle_all()
-            pool = self._lookup(region or self.default_region, name_or_arn)
+            pool = self._control_lookup(name_or_arn, region)
             if pool.status != ACTIVE:
                 raise ValueError(f"streams are only taken from an ACTIVE pool; {pool.name} is {pool.status}")
             names = []
@@ -516,7 +521,12 @@ class ChimeEmulator:
             return sorted(self._roles)
 
     def pool_arn(self, region: str, name: str) -> str:
-        return f"arn:aws:chime:{region}:{self.account_id}:media-pipeline-kinesis-video-stream-pool/{name}"
+        prefix = f"arn:{partition_of(region)}:chime:{region}:{self.account_id}"
+        return f"{prefix}:media-pipeline-kinesis-video-stream-pool/{name}"
+
+    def is_known_region(self, region: str) -> bool:
+        """A Region of botocore's partition data, or one the ``extra_regions`` switch allows."""
+        return region in known_regions() or region in self.switches.extra_regions
 
     def hold_deletion(self, name_or_arn: str) -> None:
         """Keep a pool DELETING (as while meetings still use it) until ``release_deletion``."""
@@ -565,7 +575,7 @@ class ChimeEmulator:
         """Why a FAILED pool failed (the API has no member for it; the EventBridge event has)."""
         with self._lock:
             self._settle_all()
-            return self._lookup(region or self.default_region, name_or_arn).failure_reason
+            return self._control_lookup(name_or_arn, region).failure_reason
 
     # ----- the request log -----
 
@@ -651,7 +661,8 @@ class ChimeEmulator:
 
     def _put_stream(self, name: str, region: str, retention_hours: int, pool_arn: str | None) -> Stream:
         created = self._clock()
-        arn = f"arn:aws:kinesisvideo:{region}:{self.account_id}:stream/{name}/{int(created * 1000)}"
+        prefix = f"arn:{partition_of(region)}:kinesisvideo:{region}:{self.account_id}"
+        arn = f"{prefix}:stream/{name}/{int(created * 1000)}"
         stream = Stream(arn, name, region, uuid.uuid4().hex[:12], created, retention_hours, pool_arn)
         self._streams[arn] = stream
         return stream
@@ -715,23 +726,33 @@ class ChimeEmulator:
         return None
 
     def _lookup(self, region: str, identifier: str) -> Pool:
-        """A pool by name (in the request's region) or by ARN (or by PoolId, if switched on)."""
+        """A pool of the request's Region by name or ARN (or by PoolId, if switched on). Endpoints
+        are regional: another Region's ARN is not found, as on AWS."""
         pool = self._pools.get(identifier) if identifier.startswith("arn:") else None
+        if pool is not None and pool.region != region:
+            pool = None
         if pool is None:
             pool = self._find_by_name(region, identifier)
         if pool is None and self.switches.pool_id_identifier == "accept":
-            pool = next(
-                (p for p in self._pools.values() if p.region == region and p.pool_id == identifier), None
-            )
+            by_id = (p for p in self._pools.values() if p.region == region and p.pool_id == identifier)
+            pool = next(by_id, None)
         if pool is None:
             raise ChimeError("NotFoundException", f"No Kinesis Video Stream pool found for {identifier}")
         return pool
 
-    def _lookup_arn(self, arn: str) -> Pool:
+    def _lookup_arn(self, region: str, arn: str) -> Pool:
         pool = self._pools.get(arn)
-        if pool is None:
+        if pool is None or pool.region != region:
             raise ChimeError("NotFoundException", f"No resource found with ARN {arn}")
         return pool
+
+    def _control_lookup(self, name_or_arn: str, region: str | None) -> Pool:
+        """A pool for a test control: an ARN names its own Region; a name is looked up in ``region``
+        (default: the default Region)."""
+        pool = self._pools.get(name_or_arn)
+        if pool is not None and (region is None or pool.region == region):
+            return pool
+        return self._lookup(region or self.default_region, name_or_arn)
 
     @staticmethod
     def _tag_dict(tags: Iterable[dict[str, str]]) -> dict[str, str]:

@@ -48,6 +48,11 @@ _BAD_REQUEST = {
     sm.KINESIS_VIDEO.name: "InvalidArgumentException",
     sm.IAM.name: "InvalidInputException",
 }
+# What the front end of an AWS REST-JSON service answers before the service sees a request: no
+# SigV4 signature at all, or a credential scoped to a Region that does not exist (HTTP 403 both).
+MISSING_TOKEN = "MissingAuthenticationTokenException"
+INVALID_SIGNATURE = "InvalidSignatureException"
+_GATEWAY_ERRORS = frozenset({MISSING_TOKEN, INVALID_SIGNATURE})
 _FORBIDDEN = {
     sm.CHIME.name: "ForbiddenException",
     sm.KINESIS_VIDEO.name: "AccessDeniedException",
@@ -124,45 +129,43 @@ class _Handler(BaseHTTPRequestHandler):
         self._service = service
         region = region or backend.default_region
         params: dict[str, Any] = {}
+        operation_name: str | None
+        form: dict[str, list[str]] = {}
+        labels: dict[str, str] = {}
         if service.protocol == "query":
             form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
             action = (form.get("Action") or [""])[0]
-            if action not in service.operations:
+            operation_name = action if action in service.operations else None
+        else:
+            found = service.find_route(self.command, url.path, query)
+            operation_name, labels = (found[0].operation, found[1]) if found is not None else (None, {})
+        # Authentication comes first, as at the service's front door: before routing errors and
+        # before the input is read.
+        refusal = self._authentication_error(access_key, region)
+        if refusal is not None:
+            self._reply_error(operation_name or UNKNOWN_OPERATION, params, region, refusal)
+            return
+        if operation_name is None:
+            if service.protocol == "query":
+                action = (form.get("Action") or [""])[0]
                 message = f"No operation of this emulator serves {service.name} action {action!r}"
                 self._log(UNKNOWN_OPERATION, {}, 400, "InvalidAction", region)
                 self._send_error("InvalidAction", message, status=400)
-                return
-            operation_name = action
-            operation = service.operation_model(action)
-            try:
-                params = sm.parse_query_input(operation, form)
-            except sm.RequestParseError as error:
-                self._reply_error(
-                    operation_name, params, region, ChimeError("InvalidInputException", str(error))
-                )
-                return
-        else:
-            found = service.find_route(self.command, url.path, query)
-            if found is None:
+            else:
                 message = f"No operation of this emulator serves {self.command} {url.path}"
                 self._log(UNKNOWN_OPERATION, {}, 404, "UnknownOperationException", region)
                 self._send_error("UnknownOperationException", message, status=404)
-                return
-            route, labels = found
-            operation_name = route.operation
-            operation = service.operation_model(operation_name)
-            try:
+            return
+        operation = service.operation_model(operation_name)
+        try:
+            if service.protocol == "query":
+                params = sm.parse_query_input(operation, form)
+            else:
                 params = sm.parse_input(operation, labels, query, dict(self.headers.items()), body)
-            except sm.RequestParseError as error:
-                self._reply_error(
-                    operation_name, params, region, ChimeError(_BAD_REQUEST[service.name], str(error))
-                )
-                return
-        if access_key is None:
-            unsigned = ChimeError(
-                "UnauthorizedClientException", "The request is not signed with AWS credentials"
+        except sm.RequestParseError as error:
+            self._reply_error(
+                operation_name, params, region, ChimeError(_BAD_REQUEST[service.name], str(error))
             )
-            self._reply_error(operation_name, params, region, unsigned)
             return
         if backend.is_denied(access_key, operation_name):
             denied = ChimeError(
@@ -244,6 +247,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply_error(operation, params, region, ChimeError(code, message), fault)
         return False
 
+    def _authentication_error(self, access_key: str | None, region: str) -> ChimeError | None:
+        """What the service's front end answers before any operation runs (the signature itself is
+        not checked): an unsigned request, or one signed for a Region botocore does not know."""
+        if access_key is None:
+            if self._service.protocol == "query":
+                return ChimeError("MissingAuthenticationToken", "Request is missing Authentication Token")
+            return ChimeError(MISSING_TOKEN, "Missing Authentication Token")
+        if not self.server.backend.is_known_region(region):
+            code = "SignatureDoesNotMatch" if self._service.protocol == "query" else INVALID_SIGNATURE
+            return ChimeError(code, f"Credential should be scoped to a valid region, not '{region}'. ")
+        return None
+
     def _credential(self) -> tuple[str | None, str | None, str | None]:
         """Access key id, region and service from a SigV4 ``Authorization`` header (not verified)."""
         match = _CREDENTIAL_RE.search(self.headers.get("Authorization", ""))
@@ -287,6 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self._service.protocol == "query":
             xml = sm.serialize_query_error(self._service, code, message, request_id)
             self._send_body(status, xml, "text/xml", {}, request_id)
+            return
+        if code in _GATEWAY_ERRORS:
+            # Answered by the front end, not the service: its own body, a lower-case "message" only.
+            self._send_json(status, {"message": message}, {"x-amzn-ErrorType": code}, request_id)
             return
         body: dict[str, Any] = {"Message": message, "RequestId": request_id}
         enum_code = sm.error_code_value(code) if self._service is sm.CHIME else None

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
+import botocore.loaders
 import botocore.session
 from botocore.exceptions import UnknownServiceError
 from botocore.model import NoShapeFoundError, OperationModel, ServiceModel, Shape, StructureShape
@@ -53,7 +54,15 @@ MUTATING_POOL_OPERATIONS: frozenset[str] = frozenset(
 )
 
 # Errors some services return without modelling them (IAM's AccessDenied is not in its model).
-_UNMODELED_ERROR_STATUS = {"AccessDenied": 403, "AccessDeniedException": 403}
+_UNMODELED_ERROR_STATUS = {
+    "AccessDenied": 403,
+    "AccessDeniedException": 403,
+    # The front door's answers to a request without a signature or with a bad credential scope.
+    "MissingAuthenticationTokenException": 403,
+    "MissingAuthenticationToken": 403,
+    "InvalidSignatureException": 403,
+    "SignatureDoesNotMatch": 403,
+}
 
 # Smithy's ``integer`` and ``long`` are signed 32- and 64-bit on the wire, whatever min/max say.
 _INTEGER_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -226,6 +235,32 @@ def find_route(method: str, path: str, query: Mapping[str, list[str]]) -> tuple[
     return CHIME.find_route(method, path, query)
 
 
+@functools.cache
+def _partition_regions() -> dict[str, str]:
+    """Region code -> partition (``aws``, ``aws-cn``, ...), from botocore's partition and endpoint
+    data: the Regions the pinned botocore knows. The ``aws-global``-style pseudo Regions are left out
+    (they are endpoints, not Regions a pool or a stream can live in)."""
+    loader = botocore.loaders.create_loader()
+    found: dict[str, str] = {}
+    for partition in loader.load_data("partitions")["partitions"]:
+        for region in partition["regions"]:
+            found[region] = partition["id"]
+    for partition in loader.load_data("endpoints")["partitions"]:
+        for region in partition["regions"]:
+            found.setdefault(region, partition["partition"])
+    return {region: partition for region, partition in found.items() if not region.endswith("-global")}
+
+
+def known_regions() -> frozenset[str]:
+    """Every Region code in botocore's partition data."""
+    return frozenset(_partition_regions())
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a Region (``aws`` for one botocore does not know: a future Region)."""
+    return _partition_regions().get(region, "aws")
+
+
 class RequestParseError(ValueError):
     """A request whose members cannot even be read (bad JSON, a non-numeric integer in a query)."""
 
@@ -339,11 +374,10 @@ def _violations(shape: Shape, value: Any, path: str, top: bool = False) -> Itera
             return
         yield from _length_violations(shape, len(value), path, "length")
         pattern = shape.metadata.get("pattern")
-        # Smithy patterns are ECMA-262 regular expressions and are not implicitly anchored: a value
-        # conforms when the pattern matches somewhere in it (``re.search``). The model's anchors are
-        # applied exactly as written, e.g. ``^[0-9a-zA-Z._-]+`` only constrains the first character.
-        # ASCII: ECMA's ``\d`` and ``\S`` are ASCII classes, Python's would be Unicode ones.
-        if pattern is not None and not re.search(pattern, value, re.ASCII):
+        # The service matches a pattern against the whole value (``^[0-9a-zA-Z._-]+`` refuses
+        # "bad name!", whatever the pattern's own anchors say), so ``re.fullmatch``. ASCII: ECMA-262's
+        # ``\d`` and ``\S`` are ASCII classes, Python's would be Unicode ones.
+        if pattern is not None and not re.fullmatch(pattern, value, re.ASCII):
             yield f"{path}: {_quote_value(shape, value)} must satisfy regular expression pattern: {pattern}"
         allowed = shape.metadata.get("enum")
         if allowed and value not in allowed:

@@ -33,14 +33,15 @@ VALID_TEXT = (
     "arn:aws:chime:us-east-1:123456789012:media-pipeline-kinesis-video-stream-pool/pool-1",
     "token-1",
 )
-INVALID_TEXT = ("!", " ", "\t", "us-east", "a b", "-")
+# The first ones break a pattern only past their first character: a start-anchored match accepts them.
+INVALID_TEXT = ("a b", "pool-1!", "us-east-1x", "!", " ", "\t", "us-east", "-")
 INT32_MAX = 2**31 - 1
 
 
 def matches(shape: Shape, text: str) -> bool:
     pattern = shape.metadata.get("pattern")
-    # Smithy patterns are unanchored unless they say otherwise: search semantics.
-    return pattern is None or re.search(str(pattern), text, re.ASCII) is not None
+    # The service matches the pattern against the whole value.
+    return pattern is None or re.fullmatch(str(pattern), text, re.ASCII) is not None
 
 
 def fits(shape: Shape, text: str) -> bool:
@@ -120,7 +121,7 @@ def cases_for(
                 yield Case(operation, path, bad[0], "regular expression pattern")
             else:
                 # A pattern no candidate breaks must accept every string: it matches the empty one.
-                assert re.search(pattern, "") is not None, f"no violating sample for {pattern}"
+                assert re.fullmatch(pattern, "") is not None, f"no violating sample for {pattern}"
         if location is None:
             yield Case(operation, path, 12345, "expected a string")
     elif kind in ("integer", "long"):
@@ -257,11 +258,17 @@ def test_malformed_json_body_is_bad_request(chime_emulator: Any) -> None:
     assert "JSON" in json.loads(body)["Message"]
 
 
-def test_unsigned_request_is_unauthorized(chime_emulator: Any) -> None:
-    status, headers, _ = raw_request(
-        chime_emulator.endpoint_url, "GET", "/media-pipeline-kinesis-video-stream-pools", signed=False
-    )
-    assert (status, headers["x-amzn-errortype"]) == (401, "UnauthorizedClientException")
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/media-pipeline-kinesis-video-stream-pools"), ("GET", "/sdk-media-capture-pipelines")],
+    ids=["a-route", "no-route"],
+)
+def test_unsigned_request_gets_the_front_doors_answer(chime_emulator: Any, method: str, path: str) -> None:
+    """What an AWS REST-JSON endpoint answers a request with no signature, route or not."""
+    status, headers, body = raw_request(chime_emulator.endpoint_url, method, path, signed=False)
+    assert (status, headers["x-amzn-errortype"]) == (403, "MissingAuthenticationTokenException")
+    assert json.loads(body) == {"message": "Missing Authentication Token"}
+    assert chime_emulator.backend.leftover_pools() == []
 
 
 def test_unknown_route_is_unknown_operation(chime_emulator: Any) -> None:
