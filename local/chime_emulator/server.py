@@ -2,10 +2,11 @@
 
 Routing, parsing and output serialisation follow botocore's service model (``service_model.py``);
 the state and rules live in ``model.py``. Requests pass through, in order: routing, authentication
-(any SigV4-signed request is accepted; the signature is not checked), authorization (with an
+(an unsigned request, or one signed for a Region botocore does not know, is refused at the door; the
+signature itself is not checked), unknown operations, parsing, denied keys, authorization (with an
 ``IamStore``: a role session's request against the role's policies, see docs/emulator.md), the API
-rate limits when switched on (``rate_limits.py``), fault injection, parsing and validation, then the
-model. Every request is logged, faulted and invalid ones included.
+rate limits when switched on (``rate_limits.py``), fault injection, validation, then the model.
+Every request is logged, faulted and invalid ones included.
 
 Admin endpoints (JSON, for a separate process such as the CLI emulator; see docs/emulator.md):
 ``GET /_emulator/pools``, ``GET|DELETE /_emulator/requests``, ``GET|POST|DELETE /_emulator/faults``,
@@ -141,10 +142,11 @@ class _Handler(BaseHTTPRequestHandler):
             operation_name, labels = (found[0].operation, found[1]) if found is not None else (None, {})
         # Authentication comes first, as at the service's front door: before routing errors and
         # before the input is read.
-        refusal = self._authentication_error(access_key, region)
-        if refusal is not None:
-            self._reply_error(operation_name or UNKNOWN_OPERATION, params, region, refusal)
+        unauthenticated = self._authentication_error(access_key, region)
+        if unauthenticated is not None:
+            self._reply_error(operation_name or UNKNOWN_OPERATION, params, region, unauthenticated)
             return
+        assert access_key is not None  # an unsigned request was refused just above
         if operation_name is None:
             if service.protocol == "query":
                 action = (form.get("Action") or [""])[0]

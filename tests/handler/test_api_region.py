@@ -6,6 +6,8 @@ tests see which Region's API each call went to.
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import CloudFormation, pool_properties
 
 
@@ -61,3 +63,35 @@ def test_an_invalid_api_region_is_refused_before_any_call(cfn: CloudFormation) -
     assert response["Status"] == "FAILED"
     assert "ApiRegion" in response["Reason"]
     assert cfn.mutating_calls() == []
+
+
+def test_the_pool_lives_only_in_the_api_region(cfn: CloudFormation) -> None:
+    """Endpoints are regional: the function's own Region does not know the pool, even by its ARN,
+    so every call the handler makes for it must go to the ApiRegion."""
+    properties = pool_properties("far-pool", ApiRegion="eu-west-1", tags={"a": "1"})
+    arn = cfn.create(properties)["PhysicalResourceId"]
+    home = cfn.emulator.client_for("us-east-1")
+    with pytest.raises(home.exceptions.NotFoundException):
+        home.get_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
+    cfn.forget_calls()
+
+    updated = cfn.update(arn, pool_properties("far-pool", ApiRegion="eu-west-1", tags={"b": "2"}), properties)
+    assert updated["Status"] == "SUCCESS", updated["Reason"]
+    assert regions_called(cfn) == {"eu-west-1"}
+    away = cfn.emulator.client_for("eu-west-1")
+    assert away.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "b", "Value": "2"}]
+
+
+def test_a_pool_of_the_same_name_in_the_functions_region_is_another_pool(cfn: CloudFormation) -> None:
+    home = cfn.emulator.client_for("us-east-1")
+    home.create_media_pipeline_kinesis_video_stream_pool(
+        PoolName="twin", StreamConfiguration={"Region": "us-east-1"}
+    )
+    properties = pool_properties("twin", ApiRegion="eu-west-1")
+    created = cfn.create(properties)
+    assert created["Status"] == "SUCCESS", created["Reason"]
+
+    deleted = cfn.delete(created["PhysicalResourceId"], properties)
+
+    assert deleted["Status"] == "SUCCESS", deleted["Reason"]
+    assert [(p["PoolName"], p["Region"]) for p in cfn.backend.leftover_pools()] == [("twin", "us-east-1")]

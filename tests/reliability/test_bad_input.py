@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from chime_kvs_pool.runtime import index, pool_rules
 from local.chime_emulator import MUTATING_POOL_OPERATIONS, ChimeEmulator, EmulatorServer
+from local.chime_emulator.service_model import known_regions
 from local.events import custom_resource_event
 from local.lambda_context import LambdaContext
 from local.offline import ENDPOINT_VARIABLES
@@ -150,7 +151,14 @@ def check_outcome(
 ) -> None:
     """Valid input: SUCCESS, and a new pool (a create or a replacement) is deleted as CloudFormation
     would. Otherwise FAILED, naming the broken property (or ``refused_for``), with no mutating call."""
-    if case.valid and refused_for is None:
+    unknown = unknown_stream_region(case)
+    if case.valid and refused_for is None and unknown is not None:
+        # Region-shaped, so the rules pass it, but no Region botocore knows: the service refuses the
+        # Create (BadRequestException), no pool is made and the Reason names the Region.
+        BAD_INPUT.record(test, "FAILED")
+        assert response["Status"] == "FAILED", response.get("Reason")
+        assert unknown in str(response.get("Reason")), response.get("Reason")
+    elif case.valid and refused_for is None:
         BAD_INPUT.record(test, "SUCCESS")
         assert response["Status"] == "SUCCESS", response.get("Reason")
         arn = response["PhysicalResourceId"]
@@ -165,6 +173,13 @@ def check_outcome(
             check_failed(response, case)
         assert harness.mutating_calls() == [], "a mutating call for invalid input"
     assert harness.pools_except_base() == []
+
+
+def unknown_stream_region(case: Case) -> str | None:
+    """The stream Region of a valid case if botocore's partition data does not know it."""
+    stream = case.properties.get("StreamConfiguration") if isinstance(case.properties, dict) else None
+    region = stream.get("Region") if isinstance(stream, dict) else None
+    return region if isinstance(region, str) and region not in known_regions() else None
 
 
 def check_failed(response: dict[str, Any], case: Case) -> None:
