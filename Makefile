@@ -21,8 +21,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# pytest-xdist workers for `make test`. The suite mostly waits (Lambda processes starting, emulated
+# service delays, HTTP round trips, crhelper's retry sleeps), so more workers than this machine's 2
+# cores pay off. loadgroup keeps each xdist_group (a module whose fixture is costly) on one worker.
+TEST_WORKERS ?= 4
+
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
 lint: setup
 	$(PY) -m ruff check .

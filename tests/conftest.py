@@ -1,9 +1,17 @@
-"""Shared fixtures: a running Chime SDK Media Pipelines emulator and a real boto3 client for it."""
+"""Shared fixtures (a running Chime SDK Media Pipelines emulator and a real boto3 client for it), and
+the end-of-run reports: the fault matrix, the bad-input figures and the scan of every test's captured
+output for secrets.
+
+``make test`` runs the suite in pytest-xdist workers. The figures are recorded in the worker that
+runs each test (``tests/reliability``); each worker hands its figures and the secrets it saw to the
+controller when it finishes (``workeroutput``), and the controller, which holds every test's report,
+prints the tables and scans the captured output of the whole run. Without xdist, one process does both.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +20,7 @@ import pytest
 from botocore.config import Config
 
 from local.chime_emulator import ChimeEmulator, EmulatorServer
+from tests.reliability import rel_report
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -74,3 +83,64 @@ def chime_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.setenv("AWS_REGION", REGION)
         yield RunningEmulator(backend, server.endpoint_url, emulator_client(server.endpoint_url), server)
+
+
+# -- end of the run (every process: the single one, or an xdist worker and the controller) ---------
+
+_LEAKS_KEY = pytest.StashKey[list[str]]()
+_WORKER_REPORT_KEY = "chime_kvs_pool_reliability"
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: a worker finished; add its figures and secrets to the run's report."""
+    received: Mapping[str, Any] | None = getattr(node, "workeroutput", {}).get(_WORKER_REPORT_KEY)
+    if received is not None:
+        rel_report.merge(dict(received))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if _is_xdist_worker(config):
+        config.workeroutput[_WORKER_REPORT_KEY] = rel_report.snapshot()  # type: ignore[attr-defined]
+        return  # the controller scans every test's output once it has every worker's secrets
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    leaks: list[str] = []
+    if reporter is not None:
+        for reports in reporter.stats.values():
+            for report in reports:
+                for title, text in getattr(report, "sections", []):
+                    if title.startswith("Captured") and isinstance(text, str):
+                        found = rel_report.secrets_in(text)
+                        leaks += [f"{report.nodeid} ({title}): {item}" for item in found]
+    config.stash[_LEAKS_KEY] = sorted(set(leaks))
+    if leaks and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _is_xdist_worker(config):
+        return
+    matrix = rel_report.MATRIX.table()
+    if matrix:
+        terminalreporter.section("fault matrix (operation x injected fault)")
+        for line in matrix:
+            terminalreporter.write_line(line)
+    figures = rel_report.BAD_INPUT.table()
+    if figures:
+        terminalreporter.section("bad input (hypothesis cases)")
+        for line in figures:
+            terminalreporter.write_line(line)
+    leaks = config.stash.get(_LEAKS_KEY, [])
+    if rel_report.SECRETS or leaks:
+        terminalreporter.section("secrets in captured logs")
+        terminalreporter.write_line(
+            f"{len(rel_report.SECRETS)} signatures and ClientRequestTokens handed out; scanned every "
+            f"test's captured output: {len(leaks)} leak(s)"
+        )
+        for leak in leaks:
+            terminalreporter.write_line(f"LEAK {leak}")

@@ -1,9 +1,10 @@
 """End-to-end fixtures: one synthesized cloud assembly, and a fresh offline cloud per test.
 
-The assembly is synthesized once per session by the real aws-cdk-lib (in process, writing a
-``cdk.out`` folder with the locally bundled handler asset). Stack versions share a CloudFormation
-stack name (``Stack(stack_name=...)``), so deploying ``Basic`` then ``BasicRetention`` is an update
-of one stack, exactly as two ``cdk deploy`` runs with different context would be.
+The assembly is synthesized once per run (pytest-xdist's workers share it) by the real aws-cdk-lib
+(in process, writing a ``cdk.out`` folder with the locally bundled handler asset). Stack versions
+share a CloudFormation stack name (``Stack(stack_name=...)``), so deploying ``Basic`` then
+``BasicRetention`` is an update of one stack, exactly as two ``cdk deploy`` runs with different
+context would be.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from local.chime_emulator import ChimeEmulator
 from local.cloudformation import StackEvent, StackRecord
 from local.offline import OfflineCloud
 from local.state import StateStore
+from tests.shared_work import build_once
 
 from .stacks import OTHER_API_REGION, REGION, pool_stack, synthesize
 
@@ -89,7 +91,8 @@ def build_assembly(outdir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_assembly(tmp_path_factory.mktemp("cdk") / "cdk.out")
+    """Read-only, and shared by every xdist worker: a test's cloud copies the asset it runs."""
+    return build_once(tmp_path_factory, "e2e-cdk.out", build_assembly)
 
 
 @dataclass

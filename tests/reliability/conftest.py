@@ -1,9 +1,11 @@
-"""Fixtures and end-of-run reports of the reliability suite.
+"""Fixtures and figures of the reliability suite.
 
 - Every test of this folder ends with a check that its captured logs hold no secret; at the end of
   the session the captured output of EVERY test of the run (not only this folder's) is scanned the
-  same way, and the run fails if one leaked.
-- The terminal summary prints the fault matrix and the bad-input figures.
+  same way, and the run fails if one leaked (``tests/conftest.py``, which also runs on the
+  controller of a pytest-xdist run, where this folder's conftest is never loaded).
+- The fault matrix's cells and the bad-input figures are recorded here, in the process that runs
+  the test, and printed at the end of the run by ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ from chime_kvs_pool.runtime import lifecycle
 from local.chime_emulator.model import ChimeEmulator, RequestRecord
 from local.response_server import ResponseServer
 
-from .rel_report import BAD_INPUT, MATRIX, SECRETS, secrets_in
+from .rel_report import MATRIX, SECRETS, secrets_in
 
-_LEAKS_KEY = pytest.StashKey[list[str]]()
 # lifecycle.client_request_token: the first TOKEN_LENGTH hex digits of a SHA-256.
 HANDLER_TOKEN_RE = re.compile(f"[0-9a-f]{{{lifecycle.TOKEN_LENGTH}}}")
 
@@ -75,42 +76,3 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             MATRIX.record(operation, fault, "FAIL")
         elif report.when == "teardown" and MATRIX.cells.get((operation, fault)) != "FAIL":
             MATRIX.record(operation, fault, "pass")
-
-
-# -- end of the run ------------------------------------------------------------------------------
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    leaks: list[str] = []
-    if reporter is not None:
-        for reports in reporter.stats.values():
-            for report in reports:
-                for title, text in getattr(report, "sections", []):
-                    if title.startswith("Captured") and isinstance(text, str):
-                        leaks += [f"{report.nodeid} ({title}): {item}" for item in secrets_in(text)]
-    session.config.stash[_LEAKS_KEY] = sorted(set(leaks))
-    if leaks and session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    matrix = MATRIX.table()
-    if matrix:
-        terminalreporter.section("fault matrix (operation x injected fault)")
-        for line in matrix:
-            terminalreporter.write_line(line)
-    figures = BAD_INPUT.table()
-    if figures:
-        terminalreporter.section("bad input (hypothesis cases)")
-        for line in figures:
-            terminalreporter.write_line(line)
-    leaks = config.stash.get(_LEAKS_KEY, [])
-    if SECRETS or leaks:
-        terminalreporter.section("secrets in captured logs")
-        terminalreporter.write_line(
-            f"{len(SECRETS)} signatures and ClientRequestTokens handed out; scanned every test's "
-            f"captured output: {len(leaks)} leak(s)"
-        )
-        for leak in leaks:
-            terminalreporter.write_line(f"LEAK {leak}")

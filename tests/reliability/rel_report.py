@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 NOT_APPLICABLE = "n/a"
 
@@ -24,6 +25,14 @@ class FaultMatrix:
 
     def counts(self) -> Counter[str]:
         return Counter(self.cells.values())
+
+    def merge(self, operations: list[str], faults: list[str], cells: list[list[str]]) -> None:
+        """Add another process's cells (a pytest-xdist worker's); a FAIL anywhere stays a FAIL."""
+        if operations:
+            self.declare(operations, faults)
+        for operation, fault, outcome in cells:
+            if self.cells.get((operation, fault)) != "FAIL":
+                self.record(operation, fault, outcome)
 
     def table(self) -> list[str]:
         if not self.cells:
@@ -48,8 +57,8 @@ class BadInputFigures:
 
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
 
-    def record(self, test: str, outcome: str) -> None:
-        self.outcomes.setdefault(test, Counter())[outcome] += 1
+    def record(self, test: str, outcome: str, count: int = 1) -> None:
+        self.outcomes.setdefault(test, Counter())[outcome] += count
 
     def table(self) -> list[str]:
         if not self.outcomes:
@@ -91,3 +100,23 @@ def secrets_in(text: str) -> list[str]:
         if at >= 0:
             found.append(f"event marker {marker!r} in ...{text[max(0, at - 80) : at + 40]!r}")
     return found
+
+
+def snapshot() -> dict[str, Any]:
+    """What this process measured, in plain types: a pytest-xdist worker sends it to the controller."""
+    return {
+        "operations": MATRIX.operations,
+        "faults": MATRIX.faults,
+        "cells": [[operation, fault, outcome] for (operation, fault), outcome in MATRIX.cells.items()],
+        "bad_input": {test: dict(counter) for test, counter in BAD_INPUT.outcomes.items()},
+        "secrets": sorted(SECRETS),
+    }
+
+
+def merge(received: dict[str, Any]) -> None:
+    """Add a worker's :func:`snapshot` to this process's figures (the controller's end-of-run report)."""
+    MATRIX.merge(received.get("operations", []), received.get("faults", []), received.get("cells", []))
+    for test, counts in received.get("bad_input", {}).items():
+        for outcome, count in counts.items():
+            BAD_INPUT.record(test, outcome, count)
+    SECRETS.update(received.get("secrets", []))

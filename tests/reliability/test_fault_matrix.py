@@ -38,6 +38,7 @@ from local.offline import OfflineCloud
 from local.state import StateStore
 from local.template import is_custom_resource, load_stack
 from tests.e2e.stacks import REGION, pool_stack, synthesize
+from tests.shared_work import build_once
 
 from .rel_report import MATRIX, NOT_APPLICABLE, secrets_in
 
@@ -191,7 +192,10 @@ class Assembly:
 
 @pytest.fixture(scope="module")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    path = synthesize(tmp_path_factory.mktemp("reliability") / "cdk.out", _define_stacks)
+    """Synthesized once per run, whichever xdist worker runs a cell first; read-only afterwards."""
+    path = build_once(
+        tmp_path_factory, "reliability-cdk.out", lambda outdir: synthesize(outdir, _define_stacks)
+    )
     resources = load_stack(path, "NormalBase").template["Resources"]
     (pool_logical_id,) = [
         logical_id

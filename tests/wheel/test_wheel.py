@@ -20,6 +20,10 @@ from pathlib import Path
 
 import pytest
 
+# One pytest-xdist worker runs all of this file (make test's --dist loadgroup), so the wheel and its
+# virtualenv are built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("wheel")
+
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_SOURCE = REPO / "lambda" / "kvs_stream_pool"
 PIP_TIMEOUT_SECONDS = 240
