@@ -29,6 +29,8 @@ DEFAULT_STACK = "ChimeKvsPoolDemo"
 # The emulator's pools take this long to become ACTIVE, to be deleted, ...: visible, not slow.
 DEMO_DELAY_SECONDS = 0.5
 _SUCCESS_STATUSES = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE"}
+# Each emulated service's error for a caller its policies do not allow.
+_ACCESS_DENIED_CODES = {"ForbiddenException", "AccessDeniedException", "AccessDenied"}
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -116,6 +118,12 @@ def demo(output: Path, state_dir: Path, region: str = "us-east-1", out: TextIO =
     failures: list[str] = []
     printer = EventPrinter(out)
     with OfflineCloud(demo_state, region=region, emulator=emulator, on_event=printer) as cloud:
+        print(
+            "IAM enforced: every call the handler makes is authorized against its execution role's "
+            "policies as the stack holds them at that moment (docs/offline.md)",
+            file=out,
+            flush=True,
+        )
         for number, (title, context) in enumerate(steps, start=1):
             print(f"\n=== Step {number}/{len(steps)}: {title} ===", file=out, flush=True)
             calls_before = len(cloud.emulator.request_log)
@@ -215,6 +223,10 @@ def print_api_calls(requests: Sequence[RequestRecord], out: TextIO = sys.stdout)
     counts = Counter(request.operation for request in requests)
     summary = ", ".join(f"{operation} x{count}" for operation, count in counts.items()) or "none"
     print(f"\nAPI calls by the handler: {summary}", file=out)
+    denied = Counter(request.operation for request in requests if request.error in _ACCESS_DENIED_CODES)
+    if denied:
+        listed = ", ".join(f"{operation} x{count}" for operation, count in denied.items())
+        print(f"Denied (not allowed by the caller's IAM policies): {listed}", file=out)
 
 
 def print_pools(emulator: ChimeEmulator, out: TextIO = sys.stdout) -> None:

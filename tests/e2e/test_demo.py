@@ -29,4 +29,7 @@ def test_the_demo_deploys_updates_replaces_and_destroys_leaving_nothing(tmp_path
     assert "DeleteMediaPipelineKinesisVideoStreamPool x1" in calls[2]  # the old pool, in cleanup
     assert "retention=48h" in text.split("Step 2/4")[1].split("Step 3/4")[0]
     assert text.rstrip().endswith("no pool left over.")
+    # With IAM enforced, the construct's own policy allows every call the handler makes.
+    assert "IAM enforced: every call the handler makes is authorized" in text
+    assert "Denied (not allowed" not in text
     assert "The emulator holds 0 pool(s)" in text.split("Step 4/4")[1]

@@ -8,6 +8,7 @@ kinesisvideo AccessDeniedException, iam AccessDenied in its XML query error.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local.chime_emulator import ChimeEmulator, EmulatorServer
-from local.chime_emulator.model import POOL_SERVICE_LINKED_ROLE, POOL_SERVICE_PRINCIPAL
+from local.chime_emulator.model import POOL_SERVICE_LINKED_ROLE, POOL_SERVICE_PRINCIPAL, RequestRecord
+from local.cli import print_api_calls
 from local.iam_store import Credentials, IamStore
 
 REGION = "us-east-1"
@@ -271,3 +273,23 @@ def test_policies_attached_in_every_supported_form(emulated: Emulated) -> None:
         StreamConfiguration={"DataRetentionInHours": 2},
     )
     assert error.response["Error"]["Code"] == "ForbiddenException"
+
+
+def test_the_cli_names_the_calls_iam_denied() -> None:
+    out = io.StringIO()
+    records = [
+        RequestRecord("GetMediaPipelineKinesisVideoStreamPool", {}, 200, None, 0.0, REGION),
+        RequestRecord(
+            "CreateMediaPipelineKinesisVideoStreamPool", {}, 403, "ForbiddenException", 0.0, REGION
+        ),
+        RequestRecord("DeleteStream", {}, 401, "AccessDeniedException", 0.0, REGION, service="kinesisvideo"),
+        RequestRecord(
+            "DeleteStream", {}, 404, "ResourceNotFoundException", 0.0, REGION, service="kinesisvideo"
+        ),
+    ]
+    print_api_calls(records, out)
+    lines = out.getvalue().strip().splitlines()
+    assert lines[-1] == (
+        "Denied (not allowed by the caller's IAM policies): "
+        "CreateMediaPipelineKinesisVideoStreamPool x1, DeleteStream x1"
+    )
