@@ -36,6 +36,8 @@ POLICY_TYPE = "AWS::IAM::Policy"
 MANAGED_POLICY_TYPE = "AWS::IAM::ManagedPolicy"
 ROLE_POLICY_TYPE = "AWS::IAM::RolePolicy"
 IAM_TYPES = frozenset({ROLE_TYPE, POLICY_TYPE, MANAGED_POLICY_TYPE, ROLE_POLICY_TYPE})
+# An AWS managed policy's ARN, in any partition: arn:<partition>:iam::aws:policy/<name>.
+AWS_MANAGED_POLICY_MARK = ":iam::aws:policy/"
 INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 
 UnknownPrincipals = Literal["allow", "deny"]
@@ -108,6 +110,14 @@ class IamStore:
             self._sources[(stack_id, logical_id)] = source
             if resource_type == ROLE_TYPE:
                 self._roles_seen.add(physical_id)
+        unknowable = [arn for arn in source.managed_arns if AWS_MANAGED_POLICY_MARK in arn]
+        if resource_type == ROLE_TYPE and unknowable:
+            LOG.warning(
+                "IAM: role %s has AWS managed policies whose contents are not known offline; they grant "
+                "nothing here: %s",
+                physical_id,
+                ", ".join(unknowable),
+            )
 
     def remove_resource(self, stack_id: str, logical_id: str) -> None:
         """An IAM resource was deleted."""
@@ -213,7 +223,7 @@ class IamStore:
         why = "explicit deny in " + str(decision.policy) if decision.explicit_deny else "no policy allows it"
         if not exists:
             why = "the role no longer exists" if principal.role_name in self._roles_seen else "unknown role"
-        aws_managed = [a for a in (role.managed_arns if role else ()) if a.startswith("arn:aws:iam::aws:")]
+        aws_managed = [a for a in (role.managed_arns if role else ()) if AWS_MANAGED_POLICY_MARK in a]
         note = (
             f" (AWS managed policies not evaluated offline: {', '.join(aws_managed)})" if aws_managed else ""
         )

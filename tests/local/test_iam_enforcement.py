@@ -21,6 +21,7 @@ from local.chime_emulator import ChimeEmulator, EmulatorServer
 from local.chime_emulator.model import POOL_SERVICE_LINKED_ROLE, POOL_SERVICE_PRINCIPAL, RequestRecord
 from local.cli import print_api_calls
 from local.iam_store import Credentials, IamStore
+from local.lambda_runtime import FunctionConfig, LocalLambda
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -293,3 +294,40 @@ def test_the_cli_names_the_calls_iam_denied() -> None:
         "Denied (not allowed by the caller's IAM policies): "
         "CreateMediaPipelineKinesisVideoStreamPool x1, DeleteStream x1"
     )
+
+
+def test_each_role_session_gets_its_own_stable_credentials_in_the_function_environment(tmp_path: Any) -> None:
+    store = IamStore(ACCOUNT)
+    first = store.credentials_for(ROLE_ARN, SESSION)
+    assert first == store.credentials_for(ROLE_ARN, SESSION)  # stable: a restarted function keeps its keys
+    other_function = store.credentials_for(ROLE_ARN, "OtherFunction")
+    other_role = store.credentials_for(f"arn:aws:iam::{ACCOUNT}:role/Other", SESSION)
+    assert len({first.access_key_id, other_function.access_key_id, other_role.access_key_id}) == 3
+    assert first.access_key_id.startswith("ASIA") and len(first.access_key_id) == 20
+    principal = store.principal(first.access_key_id)
+    assert (
+        principal is not None
+        and principal.arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE_NAME}/{SESSION}"
+    )
+    config = FunctionConfig(
+        SESSION, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{SESSION}", "h", tmp_path, credentials=first
+    )
+    with LocalLambda(config) as function:
+        environment = function.process_environment()
+    assert (
+        environment["AWS_ACCESS_KEY_ID"],
+        environment["AWS_SECRET_ACCESS_KEY"],
+        environment["AWS_SESSION_TOKEN"],
+    ) == (
+        first.access_key_id,
+        first.secret_access_key,
+        first.session_token,
+    )
+    assert store.principal("ASIALOCALEXAMPLE0000") is None  # the runtime's placeholder keys: no role
+
+
+def test_a_role_with_aws_managed_policies_is_reported_when_deployed(caplog: pytest.LogCaptureFixture) -> None:
+    store = IamStore(ACCOUNT)
+    with caplog.at_level("WARNING", logger="local.iam_store"):
+        put_role(store, managed=["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
+    assert "AWSLambdaBasicExecutionRole" in caplog.text and "not known offline" in caplog.text
