@@ -7,7 +7,9 @@ authorized by the action of the same name (Service Authorization Reference).
 
 The resource is the ARN of what the request names, as the Service Authorization Reference lists it:
 - pool API: the pool ARN (``Identifier``, which may be the name, ``PoolName`` or ``ResourceARN``);
-  ``ListMediaPipelineKinesisVideoStreamPools`` names no pool: ``*``;
+  ``ListMediaPipelineKinesisVideoStreamPools`` names no pool: ``*``. That Create is authorized on
+  the ARN of the pool it would create is an assumption (the construct's policy makes it too): if
+  AWS required ``*`` for it, the emulator would not catch that;
 - Kinesis Video Streams: ``DescribeStream``/``DeleteStream`` the stream ARN (a ``StreamName`` is
   looked up; an unknown name is authorized as ``.../stream/<name>/*``); ``ListStreams`` has no
   resource type: ``*``;
