@@ -7,6 +7,14 @@ function itself) is a simulated record with a realistic physical id and ``Arn`` 
 
 CloudFormation's rules played here:
 - resources in dependency order (Ref, Fn::GetAtt, Fn::Sub, DependsOn); deletion in reverse;
+- independent resources in parallel (up to ``max_concurrency`` operations at once): a resource
+  starts once everything it depends on is complete (a deletion once everything that depends on it
+  is deleted); after a failure no new operation starts, the ones in flight finish, then the stack
+  rolls back (its rollback and cleanup deletions run in parallel in the same way). Each resource's
+  events come in order; with ``max_concurrency=1`` the operations run one at a time, in the
+  template's stable dependency order;
+- each function runs in up to ``lambda_concurrency`` execution environments at once
+  (``local.lambda_runtime``), so concurrent custom resource requests run concurrently;
 - custom resource requests with string-typed properties, a fresh RequestId, OldResourceProperties
   on updates, and a wait for the response bounded by ``ServiceTimeout`` (default 3,600 s);
 - a new PhysicalResourceId in an Update response is a replacement: the old one is deleted with
@@ -19,24 +27,25 @@ CloudFormation's rules played here:
 - a rollback update that fails leaves the stack in ``UPDATE_ROLLBACK_FAILED``, and
   ``continue_update_rollback`` (ContinueUpdateRollback) sends that resource's rollback update again.
 
-Not emulated: parallel resource operations, SNS service tokens, stack policies, change sets, drift,
+Not emulated: SNS service tokens, stack policies, change sets, drift,
 nested stacks. Lambda's at-least-once delivery of asynchronous events is not played by default;
 ``CloudFormationDriver.deliver`` is where a caller can deliver a request more than once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import shutil
 import string
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from local.events import custom_resource_event
 from local.iam_policy import PolicyError
@@ -50,10 +59,18 @@ from local.template import (
     TemplateError,
     creation_order,
     is_custom_resource,
+    resource_dependencies,
     stringify,
 )
 
+_T = TypeVar("_T")
 DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
+# How many resource operations run at once. CloudFormation publishes no figure; it starts every
+# independent resource of a stack without waiting for the others.
+DEFAULT_MAX_CONCURRENCY = 64
+# Execution environments per function: Lambda scales a function's environments to its account's
+# concurrency (1,000 by default); here each one is a process, so the default stays modest.
+DEFAULT_LAMBDA_CONCURRENCY = 10
 _LAMBDA_TYPE = "AWS::Lambda::Function"
 
 
@@ -165,6 +182,8 @@ class CloudFormationDriver:
         on_event: Callable[[StackEvent], None] | None = None,
         deliver: Callable[[LocalLambda, dict[str, Any]], None] = invoke_asynchronously,
         iam: IamStore | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY,
     ) -> None:
         self.response_server = response_server
         self.code_store = code_store
@@ -179,6 +198,10 @@ class CloudFormationDriver:
         # each function calls with credentials of its execution role. Enforced by the emulator
         # that shares this store (local.offline.OfflineCloud).
         self.iam = iam or IamStore(account)
+        self.max_concurrency = max(1, max_concurrency)
+        self.lambda_concurrency = max(1, lambda_concurrency)
+        # Resource operations run on worker threads: events, records and functions are shared.
+        self._lock = threading.RLock()
         self.events: list[StackEvent] = []
         self.requests: list[dict[str, Any]] = []  # every custom resource event sent, for inspection
         self._functions: dict[str, tuple[FunctionConfig, LocalLambda]] = {}
@@ -213,11 +236,14 @@ class CloudFormationDriver:
         self._load_iam(stack)
         self._stack_event(stack, stack.status)
         changes: list[_Change] = []
-        try:
-            for logical_id in self._order(artifact.template):
-                self._deploy_resource(stack, artifact, logical_id, changes)
-        except OperationFailed as failure:
-            return self._roll_back(stack, previous, changes, str(failure))
+        failures = self._play(
+            self._order(artifact.template),
+            lambda logical_id: self._deploy_resource(stack, artifact, logical_id, changes),
+            resource_dependencies(artifact.template),
+            stop_on_failure=True,
+        )
+        if failures:
+            return self._roll_back(stack, previous, changes, str(failures[0]))
 
         if previous is not None:
             stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
@@ -258,15 +284,14 @@ class CloudFormationDriver:
         self._stack_event(stack, stack.status)
         order = [lid for lid in reversed(creation_order(stack.template)) if lid in stack.resources]
         order += [lid for lid in stack.resources if lid not in order]
-        failed = False
-        for logical_id in order:
-            record = stack.resources[logical_id]
-            try:
-                self._delete_resource(stack, record, honour_retain=True)
-            except OperationFailed:
-                failed = True
-                continue
-            del stack.resources[logical_id]
+
+        def delete(logical_id: str) -> None:
+            self._delete_resource(stack, stack.resources[logical_id], honour_retain=True)
+            with self._lock:
+                del stack.resources[logical_id]
+
+        failures = self._play(order, delete, resource_dependencies(stack.template), reverse=True)
+        failed = bool(failures)
         stack.status = "DELETE_FAILED" if failed else "DELETE_COMPLETE"
         self._stack_event(stack, stack.status)
         if not failed:
@@ -424,8 +449,8 @@ class CloudFormationDriver:
         creating = previous is None
         stack.status = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
         self._stack_event(stack, stack.status, reason)
-        failed = False
         to_delete: list[ResourceRecord] = []
+        updated: list[_Change] = []
         for change in reversed(changes):
             if change.kind == "created" and change.after is not None:
                 to_delete.append(change.after)
@@ -433,22 +458,33 @@ class CloudFormationDriver:
                 to_delete.append(change.after)
                 stack.resources[change.logical_id] = change.before
             elif change.kind == "updated" and change.before is not None and change.after is not None:
-                try:
-                    self._update_back(stack, change.before, change.after)
-                except OperationFailed:
-                    failed = True
+                updated.append(change)
+        dependencies = _dependencies(stack.template, previous.template if previous else None)
+
+        def update_back(change: _Change) -> None:
+            assert change.before is not None and change.after is not None
+            try:
+                self._update_back(stack, change.before, change.after)
+            except OperationFailed:
+                with self._lock:
                     stack.failed_rollback_updates[change.logical_id] = change.after.properties
+                raise
+
+        failed = bool(
+            self._play(updated, update_back, dependencies, reverse=True, key=lambda c: c.logical_id)
+        )
         if not creating:
             stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
             self._stack_event(stack, stack.status)
-        for record in to_delete:
-            try:
-                self._delete_resource(stack, record, honour_retain=False)
-            except OperationFailed:
-                failed = True
-                continue
-            if stack.resources.get(record.logical_id) is record:
-                del stack.resources[record.logical_id]
+
+        def delete(record: ResourceRecord) -> None:
+            self._delete_resource(stack, record, honour_retain=False)
+            with self._lock:
+                if stack.resources.get(record.logical_id) is record:
+                    del stack.resources[record.logical_id]
+
+        if self._play(to_delete, delete, dependencies, reverse=True, key=lambda r: r.logical_id):
+            failed = True
         if creating:
             stack.status = "ROLLBACK_FAILED" if failed else "ROLLBACK_COMPLETE"
             stack.outputs = {}
@@ -502,20 +538,81 @@ class CloudFormationDriver:
 
     def _cleanup(self, stack: StackRecord, previous: StackRecord, changes: list[_Change]) -> None:
         """After a successful update: delete replaced physical resources and removed resources."""
-        for change in reversed(changes):
-            if change.kind == "replaced" and change.before is not None:
-                with contextlib.suppress(OperationFailed):  # CloudFormation ignores cleanup failures
-                    self._delete_resource(stack, change.before, honour_retain=True)
+        # The old halves of replacements, then the resources that left the template; in parallel in
+        # reverse dependency order. CloudFormation ignores cleanup failures.
+        old_halves = [
+            change.before for change in reversed(changes) if change.kind == "replaced" and change.before
+        ]
         removed = [
-            lid
+            record
             for lid in reversed(creation_order(previous.template))
             if lid not in stack.template["Resources"]
+            and (record := stack.resources.pop(lid, None)) is not None
         ]
-        for logical_id in removed:
-            record = stack.resources.pop(logical_id, None)
-            if record is not None:
-                with contextlib.suppress(OperationFailed):
-                    self._delete_resource(stack, record, honour_retain=True)
+        self._play(
+            [*old_halves, *removed],
+            lambda record: self._delete_resource(stack, record, honour_retain=True),
+            _dependencies(stack.template, previous.template),
+            reverse=True,
+            key=lambda record: record.logical_id,
+        )
+
+    # -- parallel operations ---------------------------------------------------------------
+
+    def _play(
+        self,
+        items: Sequence[_T],
+        action: Callable[[_T], None],
+        dependencies: Mapping[str, set[str]],
+        *,
+        reverse: bool = False,
+        stop_on_failure: bool = False,
+        key: Callable[[_T], str] = str,
+    ) -> list[OperationFailed]:
+        """Run ``action`` on every item, in parallel where the dependencies allow; return the failures.
+
+        An item starts once the items it depends on (``reverse``: the items that depend on it) have
+        finished, failed ones included unless ``stop_on_failure``: then nothing new starts after the
+        first failure, and the operations in flight finish. Items start in the order given.
+        """
+        names = [key(item) for item in items]
+
+        def waits_for(index: int, other: int) -> bool:
+            if reverse:
+                return names[index] in dependencies.get(names[other], set())
+            return names[other] in dependencies.get(names[index], set())
+
+        pending = list(range(len(items)))
+        finished: set[int] = set()
+        running: dict[Future[None], int] = {}
+        failures: list[OperationFailed] = []
+        unexpected: BaseException | None = None
+        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="cloudformation") as workers:
+            while pending or running:
+                stopping = unexpected is not None or (stop_on_failure and bool(failures))
+                if not stopping:
+                    for index in list(pending):
+                        if len(running) >= self.max_concurrency:
+                            break
+                        if any(waits_for(index, other) for other in pending if other != index) or any(
+                            waits_for(index, other) for other in running.values()
+                        ):
+                            continue
+                        pending.remove(index)
+                        running[workers.submit(action, items[index])] = index
+                if not running:
+                    break  # stopping, or nothing can start (a dependency cycle is caught earlier)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: running[f]):
+                    finished.add(running.pop(future))
+                    error = future.exception()
+                    if isinstance(error, OperationFailed):
+                        failures.append(error)
+                    elif error is not None and unexpected is None:
+                        unexpected = error
+        if unexpected is not None:
+            raise unexpected
+        return failures
 
     # -- custom resources ------------------------------------------------------------------
 
@@ -551,7 +648,8 @@ class CloudFormationDriver:
             request_id=request_id,
             service_token=service_token,
         )
-        self.requests.append(event)
+        with self._lock:
+            self.requests.append(event)
         self.deliver(function, event)  # InvocationType=Event: CloudFormation only waits for the PUT
         deadline = time.monotonic() + timeout
         while True:
@@ -596,13 +694,20 @@ class CloudFormationDriver:
         if record is None or record.code_dir is None:
             return None
         config = _function_config(record, stack.region, self.iam)
+        with self._lock:
+            return self._running_function(arn, config)
+
+    def _running_function(self, arn: str, config: FunctionConfig) -> LocalLambda:
         known = self._functions.get(arn)
         if known is not None and known[0] == config:
             return known[1]
         if known is not None:
             known[1].close()
         function = LocalLambda(
-            config, extra_env=self.function_env, log_file=self.log_dir / f"{config.function_name}.log"
+            config,
+            extra_env=self.function_env,
+            log_file=self.log_dir / f"{config.function_name}.log",
+            max_environments=self.lambda_concurrency,
         )
         function.start()
         self._functions[arn] = (config, function)
@@ -633,7 +738,8 @@ class CloudFormationDriver:
         )
 
     def _retire_function(self, arn: str) -> None:
-        known = self._functions.pop(arn, None)
+        with self._lock:
+            known = self._functions.pop(arn, None)
         if known is not None:
             known[1].close()
 
@@ -758,9 +864,10 @@ class CloudFormationDriver:
             reason,
             elapsed,
         )
-        self.events.append(event)
-        if self.on_event is not None:
-            self.on_event(event)
+        with self._lock:
+            self.events.append(event)
+            if self.on_event is not None:
+                self.on_event(event)
 
     def _stack_event(self, stack: StackRecord, status: str, reason: str | None = None) -> None:
         self._event(stack, stack.stack_name, "AWS::CloudFormation::Stack", status, stack.stack_id, reason)
@@ -803,6 +910,14 @@ def _function_config(record: ResourceRecord, region: str, iam: IamStore) -> Func
         log_group=properties.get("LoggingConfig", {}).get("LogGroup"),
         credentials=credentials,
     )
+
+
+def _dependencies(template: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, set[str]]:
+    """Dependencies in the template and (for what left it) the previous one."""
+    merged = resource_dependencies(previous) if previous is not None else {}
+    for logical_id, wanted in resource_dependencies(template).items():
+        merged[logical_id] = merged.get(logical_id, set()) | wanted
+    return merged
 
 
 def _stack_id(region: str, account: str, stack_name: str) -> str:

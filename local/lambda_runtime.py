@@ -5,11 +5,15 @@ Runtime API (``/2018-06-01/runtime/...``). This module plays the service's side 
 starts ``python -m awslambdaric <handler>`` in the function's code folder, so the handler runs the
 way it does in the cloud: same client library, same context object, a real deadline
 (``get_remaining_time_in_millis`` counts down to the function's timeout), a warm process reused
-across serial invocations, and a killed-and-restarted process after a timeout or a crash.
+across invocations, and a killed-and-restarted process after a timeout or a crash.
+
+Concurrent invocations run in separate execution environments (up to ``max_environments``, each
+its own process and Runtime API endpoint, one invocation at a time each), started on demand with
+their cold start and reused warm afterwards.
 
 What it does not emulate: the Python version of the Lambda runtime (the process runs this
-interpreter), memory limits (only reported to the handler), concurrency, and the retries of
-asynchronous invocations.
+interpreter), memory limits (only reported to the handler), environments retired after idling, and
+the retries of asynchronous invocations.
 """
 
 from __future__ import annotations
@@ -205,8 +209,108 @@ class RuntimeApiServer:
         _reply(request, 202, {"status": "OK"})
 
 
+class _Environment:
+    """One execution environment: its own Runtime API endpoint and ``awslambdaric`` process.
+
+    It runs one invocation at a time; its process stays warm between invocations and is killed
+    (and started again, cold, on the next one) after a timeout or a crash.
+    """
+
+    def __init__(self, owner: LocalLambda, number: int) -> None:
+        self.owner = owner
+        self.number = number
+        self.server = RuntimeApiServer(owner.config.function_arn)
+        self.process: subprocess.Popen[bytes] | None = None
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self.server.start()
+            self._started = True
+
+    def close(self) -> None:
+        self.kill()
+        if self._started:
+            self.server.stop()
+
+    def run(self, body: bytes) -> InvocationResult:
+        invocation = _Invocation(str(uuid.uuid4()), body, self.owner.config.timeout_seconds)
+        self.ensure_process()
+        self.server.enqueue(invocation)
+        try:
+            return self._await(invocation)
+        finally:
+            self.server.forget(invocation)
+
+    def _await(self, invocation: _Invocation) -> InvocationResult:
+        request_id = invocation.request_id
+        init_deadline = time.monotonic() + INIT_TIMEOUT_SECONDS
+        while not invocation.picked_up.wait(0.05):
+            if invocation.done.is_set():
+                break
+            if self.exited() or time.monotonic() > init_deadline:
+                self.kill()
+                failure = self.server.init_error
+                invocation.finish(InvocationResult(request_id, "init_error", failure, "Runtime.InitError"))
+                return invocation.result  # type: ignore[return-value]
+        # The deadline is the one the handler was given; a little slack covers the report's trip.
+        while not invocation.done.wait(0.05):
+            if self.exited():
+                invocation.finish(InvocationResult(request_id, "crashed", None, "Runtime.ExitError"))
+                self.kill()
+                break
+            if time.time() * 1000 > invocation.deadline_ms + 100:
+                invocation.finish(
+                    InvocationResult(
+                        request_id,
+                        "timeout",
+                        {"errorMessage": f"Task timed out after {invocation.timeout_seconds:.2f} seconds"},
+                        "Sandbox.Timedout",
+                    )
+                )
+                # Lambda freezes and discards the environment of a timed-out invocation.
+                self.kill()
+                break
+        return invocation.result  # type: ignore[return-value]
+
+    def ensure_process(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.start()
+        self.server.init_error = None
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", self.owner.config.handler],
+            cwd=self.owner.config.code_dir,
+            env=self.owner.process_environment(self.server.address),
+            stdin=subprocess.DEVNULL,
+            stdout=self.owner.log_output(),
+            stderr=subprocess.STDOUT,
+        )
+        self.owner.count_cold_start()
+
+    def exited(self) -> bool:
+        return self.process is None or self.process.poll() is not None
+
+    def kill(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        try:
+            process.wait(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+
+
 class LocalLambda:
-    """One function: its Runtime API server and its (warm, restartable) ``awslambdaric`` process.
+    """One function: up to ``max_environments`` execution environments, each warm and restartable.
+
+    Lambda runs concurrent invocations in separate execution environments, each handling one
+    invocation at a time. An invocation here takes an idle environment (the one used most recently:
+    warm reuse), or starts a new one (a cold start: a new ``awslambdaric`` process with its own
+    Runtime API endpoint) while fewer than ``max_environments`` exist; beyond that it queues, as
+    invocations beyond a function's concurrency wait (asynchronous ones are queued by Lambda).
 
     ``extra_env`` is what the surroundings add to the function's own environment: here, where the
     AWS APIs are (``AWS_ENDPOINT_URL_*``) and which CA to trust (``SSL_CERT_FILE``), the way a VPC
@@ -219,16 +323,23 @@ class LocalLambda:
         *,
         extra_env: Mapping[str, str] | None = None,
         log_file: Path | None = None,
+        max_environments: int = 1,
     ) -> None:
+        if max_environments < 1:
+            raise ValueError("max_environments must be at least 1")
         self.config = config
         self.extra_env = dict(extra_env or {})
         self.log_file = log_file
+        self.max_environments = max_environments
         self.cold_starts = 0
-        self._server = RuntimeApiServer(config.function_arn)
-        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._environments: list[_Environment] = []
+        self._idle: list[_Environment] = []  # most recently used last
         self._log_handle: IO[bytes] | None = None
-        self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lambda-{config.function_name}")
-        self._started = False
+        self._queue = ThreadPoolExecutor(
+            max_workers=max_environments, thread_name_prefix=f"lambda-{config.function_name}"
+        )
+        self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -242,23 +353,29 @@ class LocalLambda:
         self.close()
 
     def start(self) -> None:
-        if not self._started:
-            self._server.start()
-            self._started = True
+        """Nothing to do ahead of the first invocation: environments start on demand."""
 
     def close(self) -> None:
+        self._closed = True
         self._queue.shutdown(wait=True, cancel_futures=True)
-        self._kill()
-        if self._started:
-            self._server.stop()
+        with self._lock:
+            environments, self._environments, self._idle = self._environments, [], []
+        for environment in environments:
+            environment.close()
         if self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None
 
+    @property
+    def environments(self) -> int:
+        """How many execution environments exist (warm or busy)."""
+        with self._lock:
+            return len(self._environments)
+
     # -- invoking --------------------------------------------------------------------------
 
     def invoke_async(self, event: Mapping[str, Any]) -> Future[InvocationResult]:
-        """An ``Event`` invocation: queued, run after the ones before it, result in the future."""
+        """An ``Event`` invocation: queued, run in the next free environment, result in the future."""
         body = json.dumps(event).encode()
         return self._queue.submit(self._run, body)
 
@@ -266,7 +383,7 @@ class LocalLambda:
         """A ``RequestResponse`` invocation: waits for the outcome."""
         return self.invoke_async(event).result()
 
-    def process_environment(self) -> dict[str, str]:
+    def process_environment(self, runtime_api: str = "") -> dict[str, str]:
         """The environment the function's process sees: Lambda's reserved variables, then the function's."""
         config = self.config
         env = {
@@ -277,7 +394,7 @@ class LocalLambda:
             "PYTHONPATH": str(config.code_dir),
             "_HANDLER": config.handler,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
-            "AWS_LAMBDA_RUNTIME_API": self._server.address,
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
             "AWS_LAMBDA_FUNCTION_NAME": config.function_name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
@@ -296,80 +413,40 @@ class LocalLambda:
         env.update(self.extra_env)
         return env
 
+    def log_output(self) -> IO[bytes] | int:
+        """Where every environment's output goes: one file (what CloudWatch Logs would hold)."""
+        with self._lock:
+            if self._log_handle is None and self.log_file is not None:
+                self.log_file.parent.mkdir(parents=True, exist_ok=True)
+                self._log_handle = self.log_file.open("ab")
+            return self._log_handle if self._log_handle is not None else subprocess.DEVNULL
+
+    def count_cold_start(self) -> None:
+        with self._lock:
+            self.cold_starts += 1
+
     def _run(self, body: bytes) -> InvocationResult:
-        invocation = _Invocation(str(uuid.uuid4()), body, self.config.timeout_seconds)
-        self._ensure_process()
-        self._server.enqueue(invocation)
+        environment = self._acquire()
         try:
-            return self._await(invocation)
+            return environment.run(body)
         finally:
-            self._server.forget(invocation)
+            self._release(environment)
 
-    def _await(self, invocation: _Invocation) -> InvocationResult:
-        request_id = invocation.request_id
-        init_deadline = time.monotonic() + INIT_TIMEOUT_SECONDS
-        while not invocation.picked_up.wait(0.05):
-            if invocation.done.is_set():
-                break
-            if self._process_exited() or time.monotonic() > init_deadline:
-                self._kill()
-                failure = self._server.init_error
-                invocation.finish(InvocationResult(request_id, "init_error", failure, "Runtime.InitError"))
-                return invocation.result  # type: ignore[return-value]
-        # The deadline is the one the handler was given; a little slack covers the report's trip.
-        while not invocation.done.wait(0.05):
-            if self._process_exited():
-                invocation.finish(InvocationResult(request_id, "crashed", None, "Runtime.ExitError"))
-                self._kill()
-                break
-            if time.time() * 1000 > invocation.deadline_ms + 100:
-                invocation.finish(
-                    InvocationResult(
-                        request_id,
-                        "timeout",
-                        {"errorMessage": f"Task timed out after {invocation.timeout_seconds:.2f} seconds"},
-                        "Sandbox.Timedout",
-                    )
-                )
-                # Lambda freezes and discards the environment of a timed-out invocation.
-                self._kill()
-                break
-        return invocation.result  # type: ignore[return-value]
+    def _acquire(self) -> _Environment:
+        """The most recently used idle environment, or a new one (the executor bounds how many)."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            environment = _Environment(self, len(self._environments) + 1)
+            self._environments.append(environment)
+            return environment
 
-    # -- the process -----------------------------------------------------------------------
-
-    def _ensure_process(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            return
-        self.start()
-        self._server.init_error = None
-        if self._log_handle is None and self.log_file is not None:
-            self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            self._log_handle = self.log_file.open("ab")
-        output: IO[bytes] | int = self._log_handle if self._log_handle is not None else subprocess.DEVNULL
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", self.config.handler],
-            cwd=self.config.code_dir,
-            env=self.process_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        self.cold_starts += 1
-
-    def _process_exited(self) -> bool:
-        return self._process is None or self._process.poll() is not None
-
-    def _kill(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.kill()
-        try:
-            process.wait(timeout=_KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.terminate()
+    def _release(self, environment: _Environment) -> None:
+        with self._lock:
+            if environment in self._environments and not self._closed:
+                self._idle.append(environment)
+                return
+        environment.close()
 
 
 def _reply(request: BaseHTTPRequestHandler, status: int, body: Mapping[str, Any]) -> None:

@@ -8,6 +8,7 @@ authorized against that role's policies as the stack holds them at that moment (
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +16,13 @@ from typing import Any
 
 from local.chime_emulator import ChimeEmulator, EmulatorServer
 from local.chime_emulator.rate_limits import RateLimiter
-from local.cloudformation import CloudFormationDriver, StackEvent, StackRecord
+from local.cloudformation import (
+    DEFAULT_LAMBDA_CONCURRENCY,
+    DEFAULT_MAX_CONCURRENCY,
+    CloudFormationDriver,
+    StackEvent,
+    StackRecord,
+)
 from local.iam_store import IamStore, UnknownPrincipals
 from local.response_server import ResponseServer
 from local.state import StateStore
@@ -40,14 +47,19 @@ class OfflineCloud:
         rate_limiter: RateLimiter | None = None,
         enforce_iam: bool = True,
         unknown_principals: UnknownPrincipals = "allow",
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        lambda_concurrency: int = DEFAULT_LAMBDA_CONCURRENCY,
     ) -> None:
         self.state = state
+        self.max_concurrency = max_concurrency
+        self.lambda_concurrency = lambda_concurrency
         self.region = region
         self.emulator = emulator or state.load_emulator(**(emulator_settings or {}))
         self.on_event = on_event
         # The account's IAM: the driver writes roles and policies as it plays them; with
         # enforce_iam the emulator authorizes each function's calls against its role's policies.
         self.iam = IamStore(self.emulator.account_id, unknown_principals=unknown_principals)
+        self._save_lock = threading.Lock()
         # API rate limits (off by default): the scale tests and the bench switch them on.
         self._emulator_server = EmulatorServer(
             self.emulator,
@@ -70,6 +82,8 @@ class OfflineCloud:
             function_env={name: self._emulator_server.endpoint_url for name in ENDPOINT_VARIABLES},
             on_event=self.on_event,
             iam=self.iam,
+            max_concurrency=self.max_concurrency,
+            lambda_concurrency=self.lambda_concurrency,
         )
         return self
 
@@ -127,4 +141,7 @@ class OfflineCloud:
         return self.driver
 
     def _save_emulator(self) -> None:
-        self.state.save_emulator(self.emulator)
+        # The emulator serves concurrent requests (parallel resources, several Lambda environments),
+        # and each change saves the state through one temporary file: one save at a time.
+        with self._save_lock:
+            self.state.save_emulator(self.emulator)

@@ -83,3 +83,22 @@ def test_import_error_is_an_init_error(tmp_path: Path) -> None:
     with LocalLambda(config) as function:
         result = function.invoke({})
     assert result.outcome == "init_error"
+
+
+def test_concurrent_invocations_run_in_separate_environments_up_to_the_limit(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "probe.py").write_text(PROBE)
+    config = FunctionConfig(
+        "probe", "arn:aws:lambda:us-east-1:123456789012:function:probe", "probe.handler", code, 30
+    )
+    with LocalLambda(config, max_environments=2) as function:
+        # Three at once: two environments start cold, the third invocation waits for one of them.
+        first = [function.invoke_async({"sleep": 1.0}) for _ in range(3)]
+        first_pids = [future.result().payload["pid"] for future in first]
+        assert len(set(first_pids)) == 2
+        assert (function.cold_starts, function.environments) == (2, 2)
+        # Later ones are warm: the same two processes, no new cold start.
+        later = [function.invoke_async({"sleep": 0.2}) for _ in range(2)]
+        assert {future.result().payload["pid"] for future in later} <= set(first_pids)
+        assert function.cold_starts == 2
