@@ -70,6 +70,8 @@ def _define_stacks(app: cdk.App) -> None:
     plain = {"name": "e2e-plain"}
     cleaned = {"name": "e2e-cleaned", "delete_streams_on_delete": True}
     pool_stack(app, "Options", "E2eOptions", {"A": far, "B": plain, "C": cleaned})
+    # Issue 10, item 7: generated names, deployed by same-named stacks in two Regions.
+    pool_stack(app, "Generated", "E2eGenerated", {"Far": {"api_region": OTHER_API_REGION}, "Near": {}})
     pool_stack(app, "OptionsPlain", "E2eOptions", {"B": plain})
     pool_stack(
         app,

@@ -32,8 +32,9 @@ def pool_stack(
 ) -> cdk.Stack:
     """A stack of pools (construct id -> settings) with each pool's ``<id>Arn`` and ``<id>Id`` outputs.
 
-    Settings: ``name``, ``retention_hours``, ``tags``, ``removal_policy``, ``wait_seconds`` (60 by
-    default), ``api_region`` and ``delete_streams_on_delete`` as the construct's props;
+    Settings: ``name`` (default: generated), ``retention_hours``, ``tags``, ``removal_policy``,
+    ``wait_seconds`` (60 by default), ``api_region`` and ``delete_streams_on_delete`` as the
+    construct's props;
     ``property_overrides`` (custom resource property path -> value) to send what the construct's own
     validation would refuse; ``depends_on`` (the construct ids of pools this one is deployed after).
     ``function_timeout`` and ``service_timeout`` (seconds) shorten the handler's Lambda timeout and
@@ -46,7 +47,7 @@ def pool_stack(
         pool = KinesisVideoStreamPool(
             stack,
             pool_id,
-            pool_name=settings["name"],
+            pool_name=settings.get("name"),
             stream_region=REGION,
             data_retention=cdk.Duration.hours(retention) if retention is not None else None,
             tags=settings.get("tags"),
