@@ -319,8 +319,10 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         CfnOutput(self, "PoolArn", value=pool.pool_arn)
 
     Every pool of a stack is served by one handler Lambda function (created with the first pool)
-    with one least-privilege policy. ``Tags.of(pool)`` and ``Tags.of(stack)`` reach the pool like
-    any taggable L2 construct; ``aws:`` keys inherited that way are dropped, as AWS reserves them.
+    with one least-privilege inline policy, plus one policy per option that a pool's Delete needs
+    (another API Region, stream cleanup), which the pools using it depend on. ``Tags.of(pool)``
+    and ``Tags.of(stack)`` reach the pool like any taggable L2 construct; ``aws:`` keys inherited
+    that way are dropped, as AWS reserves them.
     """
 
     def __init__(
