@@ -14,7 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from local.chime_emulator import ChimeEmulator
+from local.offline import OfflineCloud
+from local.state import StateStore
+
 from .conftest import Cloud
+from .stacks import REGION
 
 CREATE = "chime:CreateMediaPipelineKinesisVideoStreamPool"
 DELETE = "chime:DeleteMediaPipelineKinesisVideoStreamPool"
@@ -95,3 +100,22 @@ def test_permissions_removed_by_an_update_are_gone_when_the_stack_is_destroyed(
     assert "ForbiddenException: User: arn:aws:sts::123456789012:assumed-role/E2eBasic-" in reason
     assert f"is not authorized to perform: {DELETE} on resource: " in function_log(cloud)
     assert cloud.pool_names() == ["e2e-basic"]  # the pool stays, as the denied Delete left it
+
+
+def test_every_handler_call_is_signed_by_its_execution_role(assembly: Path, tmp_path: Path) -> None:
+    """With callers the store does not know refused, a whole lifecycle still succeeds: the handler
+    never calls with anything but its role's session, so the role's policy is what was checked."""
+    emulator = ChimeEmulator(create_delay=0.05, update_delay=0.05, delete_delay=0.05)
+    with OfflineCloud(
+        StateStore(tmp_path / "state"), region=REGION, emulator=emulator, unknown_principals="deny"
+    ) as cloud:
+        assert cloud.deploy(assembly, "Basic").status == "CREATE_COMPLETE"
+        assert cloud.deploy(assembly, "BasicRetention").status == "UPDATE_COMPLETE"
+        left = cloud.destroy("E2eBasic")
+        assert left is not None and left.status == "DELETE_COMPLETE"
+    assert {r.operation for r in emulator.request_log} >= {
+        "CreateMediaPipelineKinesisVideoStreamPool",
+        "UpdateMediaPipelineKinesisVideoStreamPool",
+        "DeleteMediaPipelineKinesisVideoStreamPool",
+    }
+    assert [r for r in emulator.request_log if r.status in (401, 403)] == []
