@@ -19,21 +19,13 @@ import hashlib
 import json
 from typing import Any
 
-from aws_cdk import (
-    Acknowledgment,
-    AssetHashType,
-    CfnResource,
-    Duration,
-    RemovalPolicy,
-    Stack,
-    Token,
-    Validations,
-)
+from aws_cdk import AssetHashType, CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from chime_kvs_pool import compat
 from chime_kvs_pool.bundling import handler_bundling_options, handler_package_dir
 from chime_kvs_pool.runtime import pool_rules
 
@@ -41,8 +33,9 @@ from chime_kvs_pool.runtime import pool_rules
 HANDLER_ID = "ChimeKvsPoolHandler"
 
 HANDLER_ENTRY_POINT = "chime_kvs_pool.runtime.index.handler"
-# The newest Python runtime of the pinned aws-cdk-lib. The handler also runs on 3.11 and later.
-HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# The newest Python runtime that the installed aws-cdk-lib offers (python3.14 with the pinned one,
+# python3.13 with the oldest supported); the handler runs on 3.11 to 3.14.
+HANDLER_RUNTIME = compat.newest_python_runtime()
 # Lambda's maximum: the handler bounds its own waits by WaitTimeoutSeconds and the remaining time.
 HANDLER_TIMEOUT = Duration.minutes(15)
 # Importing boto3 dominates a cold start; 256 MB buys twice the CPU share of 128 MB for that, at a
@@ -295,7 +288,7 @@ class PoolHandler(Construct):
         cfn_resource = holder.node.default_child
         assert isinstance(cfn_resource, CfnResource)
         finding = NAG_WILDCARD_FINDING.format(resource=flattened_reference(Stack.of(self).resolve(resource)))
-        Validations.of(cfn_resource).acknowledge(Acknowledgment(id=finding, reason=reason))
+        compat.acknowledge(cfn_resource, finding, reason)
 
     @property
     def service_token(self) -> str:

@@ -8,7 +8,8 @@ The pool is a CloudFormation custom resource served by the stack's singleton han
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+import enum
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import jsii
@@ -34,7 +35,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IValidation
 
-from chime_kvs_pool import validation
+from chime_kvs_pool import compat, validation
 from chime_kvs_pool.handler import PoolHandler
 from chime_kvs_pool.runtime import pool_rules
 from chime_kvs_pool.tagging import RenderedTags, tag_pairs
@@ -64,6 +65,27 @@ STREAM_CONSUMER_ACTIONS = (
 # (control-plane) Region, with the pool's ARN in ``detail.poolArn``.
 STATE_CHANGE_SOURCE = "aws.chime"
 STATE_CHANGE_DETAIL_TYPE = "Chime Media Pipeline Kinesis Video Pool State Change"
+
+
+class PoolEventType(enum.StrEnum):
+    """The ``detail.eventType`` values of pool state change events, as the Chime SDK Developer Guide
+    lists them ("Understanding Kinesis Video Streams pool events for Amazon Chime SDK media stream
+    pipelines"), for ``on_state_change(..., event_types=[...])``."""
+
+    ACTIVE = "chime:MediaPipelineKinesisVideoStreamPoolActive"
+    """Sent after CreateMediaPipelineKinesisVideoStreamPool created the pool."""
+    UPDATED = "chime:MediaPipelineKinesisVideoStreamPoolUpdated"
+    """Sent after UpdateMediaPipelineKinesisVideoStreamPool updated the pool."""
+    DELETED = "chime:MediaPipelineKinesisVideoStreamPoolDeleted"
+    """Sent once DeleteMediaPipelineKinesisVideoStreamPool has deleted the pool (after the meetings
+    using it ended): from then on its streams may be deleted."""
+    TEMPORARY_FAILURE = "chime:MediaPipelineKinesisVideoStreamPoolTemporaryFailure"
+    """The service could not complete a pool operation for now and will retry."""
+    PERMANENT_FAILURE = "chime:MediaPipelineKinesisVideoStreamPoolPermanentFailure"
+    """The service gave up on a pool operation."""
+
+
+FAILURE_EVENT_TYPES = (PoolEventType.TEMPORARY_FAILURE, PoolEventType.PERMANENT_FAILURE)
 EVENTS_REGION_WARNING = "chime-kvs-pool:events-region"
 OPT_IN_UNCHECKED_WARNING = "chime-kvs-pool:opt-in-region-unchecked"
 STREAMS_DELETED_ON_REPLACEMENT_WARNING = "chime-kvs-pool:streams-deleted-on-replacement"
@@ -113,20 +135,48 @@ class IKinesisVideoStreamPool(IResource, Protocol):
         """Allow reading media from this pool's Kinesis video streams."""
         ...
 
-    def on_state_change(
+    def on_event(
         self,
         construct_id: str,
         *,
         target: events.IRuleTarget | None = None,
         description: str | None = None,
         rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
     ) -> events.Rule:
-        """An EventBridge rule for this pool's state change events."""
+        """An EventBridge rule for every event the Chime SDK sends about this pool."""
+        ...
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        event_types: Iterable[PoolEventType | str] | None = None,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this pool's state change events (optionally only some types)."""
+        ...
+
+    @property
+    def media_pipeline_kinesis_video_stream_pool_ref(self) -> Any:
+        """aws-cdk-lib's reference to this pool (``IMediaPipelineKinesisVideoStreamPoolRef``)."""
         ...
 
 
+@jsii.implements(*compat.native_pool_ref_interfaces())
 class KinesisVideoStreamPoolBase(Resource):
-    """What owned and imported pools share: grants and events, all scoped to this one pool."""
+    """What owned and imported pools share: grants and events, all scoped to this one pool.
+
+    With aws-cdk-lib 2.269.0 or later, every pool also implements aws-cdk-lib's generated reference
+    interface of the native resource, ``IMediaPipelineKinesisVideoStreamPoolRef`` (module
+    ``aws_cdk.interfaces.aws_chime``), so it can be passed wherever aws-cdk-lib accepts one (for example
+    ``CfnMediaPipelineKinesisVideoStreamPool.arn_for_media_pipeline_kinesis_video_stream_pool``).
+    """
 
     @property
     @abc.abstractmethod
@@ -148,6 +198,12 @@ class KinesisVideoStreamPoolBase(Resource):
     @abc.abstractmethod
     def api_region(self) -> str:
         """The Region of the pool's control-plane API: its ARN's Region, where its events arrive."""
+
+    @property
+    def media_pipeline_kinesis_video_stream_pool_ref(self) -> Any:
+        """A ``MediaPipelineKinesisVideoStreamPoolReference`` to this pool (its ARN), as aws-cdk-lib's
+        ``IMediaPipelineKinesisVideoStreamPoolRef`` requires. Needs aws-cdk-lib 2.269.0 or later."""
+        return compat.native_pool_reference(self.pool_arn)
 
     def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
         """Allow ``actions`` (for example ``chime:UpdateMediaPipelineKinesisVideoStreamPool``) on this
@@ -191,32 +247,145 @@ class KinesisVideoStreamPoolBase(Resource):
             grantee=grantee, actions=list(STREAM_CONSUMER_ACTIONS), resource_arns=[stream_arns]
         )
 
-    def on_state_change(
+    def on_event(
         self,
         construct_id: str,
         *,
         target: events.IRuleTarget | None = None,
         description: str | None = None,
         rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
     ) -> events.Rule:
-        """An EventBridge rule (on the default bus) matching this pool's state change events.
+        """An EventBridge rule (on the default bus) matching every event the Chime SDK sends about
+        this pool: ``source`` ``aws.chime`` and ``detail.poolArn`` this pool's ARN.
+
+        The options are those of aws-cdk-lib's ``events.OnEventOptions``, as in ``Repository.on_event``.
 
         :param construct_id: the rule's construct id, under this pool.
         :param target: where matched events go. Default: none; add targets to the returned rule.
         :param description: the rule's description. Default: one naming the pool.
         :param rule_name: the rule's physical name. Default: generated by CloudFormation.
+        :param event_pattern: more to match, merged into the pool's pattern (for example
+            ``detail={"mediaRegion": ["eu-west-2"]}``). Default: the pool's pattern alone.
+        :param cross_stack_scope: the scope in which to define the rule's stack when the target is
+            in another account. Default: the target's stack.
         """
+        return self._rule(
+            construct_id,
+            pattern={"source": [STATE_CHANGE_SOURCE], "detail": {"poolArn": [self.pool_arn]}},
+            default_description=f"Events of the Kinesis Video Stream pool {self.node.path}",
+            target=target,
+            description=description,
+            rule_name=rule_name,
+            event_pattern=event_pattern,
+            cross_stack_scope=cross_stack_scope,
+        )
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        event_types: Iterable[PoolEventType | str] | None = None,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule (on the default bus) matching this pool's state change events
+        (detail-type ``Chime Media Pipeline Kinesis Video Pool State Change``).
+
+        :param construct_id: the rule's construct id, under this pool.
+        :param event_types: only these ``detail.eventType`` values, for example
+            ``[PoolEventType.DELETED]`` or ``FAILURE_EVENT_TYPES``. Default: every type.
+        :param target: where matched events go. Default: none; add targets to the returned rule.
+        :param description: the rule's description. Default: one naming the pool.
+        :param rule_name: the rule's physical name. Default: generated by CloudFormation.
+        :param event_pattern: more to match, merged into the pool's pattern. Default: none.
+        :param cross_stack_scope: as for :meth:`on_event`.
+        """
+        detail: dict[str, Any] = {"poolArn": [self.pool_arn]}
+        if event_types is not None:
+            detail["eventType"] = self._event_type_values(construct_id, event_types)
+        return self._rule(
+            construct_id,
+            pattern={
+                "source": [STATE_CHANGE_SOURCE],
+                "detail_type": [STATE_CHANGE_DETAIL_TYPE],
+                "detail": detail,
+            },
+            default_description=f"State changes of the Kinesis Video Stream pool {self.node.path}",
+            target=target,
+            description=description,
+            rule_name=rule_name,
+            event_pattern=event_pattern,
+            cross_stack_scope=cross_stack_scope,
+        )
+
+    def on_failure(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
+    ) -> events.Rule:
+        """:meth:`on_state_change` for the failure types only (``FAILURE_EVENT_TYPES``), to alarm on."""
+        return self.on_state_change(
+            construct_id,
+            event_types=FAILURE_EVENT_TYPES,
+            target=target,
+            description=description or f"Failures of the Kinesis Video Stream pool {self.node.path}",
+            rule_name=rule_name,
+            event_pattern=event_pattern,
+            cross_stack_scope=cross_stack_scope,
+        )
+
+    def _event_type_values(self, construct_id: str, event_types: Iterable[PoolEventType | str]) -> list[str]:
+        """The documented types, each once, in order; anything else is a synth-time error."""
+        known = {member.value for member in PoolEventType}
+        values: list[str] = []
+        for event_type in event_types:
+            value = str(event_type.value if isinstance(event_type, PoolEventType) else event_type)
+            if value not in known:
+                raise ValueError(
+                    f"{self.node.path}/{construct_id}: invalid event_types {pool_rules.quote(value)}: "
+                    f"a pool's events are {', '.join(sorted(known))} (PoolEventType)"
+                )
+            if value not in values:
+                values.append(value)
+        if not values:
+            raise ValueError(
+                f"{self.node.path}/{construct_id}: event_types is empty, so the rule would match nothing; "
+                "leave it out to match every type"
+            )
+        return values
+
+    def _rule(
+        self,
+        construct_id: str,
+        *,
+        pattern: Mapping[str, Any],
+        default_description: str,
+        target: events.IRuleTarget | None,
+        description: str | None,
+        rule_name: str | None,
+        event_pattern: events.EventPattern | None,
+        cross_stack_scope: Construct | None,
+    ) -> events.Rule:
+        """The rule, with the user's pattern merged into the pool's as aws-cdk-lib's on_event does."""
         rule = events.Rule(
             self,
             construct_id,
-            description=description or f"State changes of the Kinesis Video Stream pool {self.node.path}",
+            description=description or default_description,
             rule_name=rule_name,
-            event_pattern=events.EventPattern(
-                source=[STATE_CHANGE_SOURCE],
-                detail_type=[STATE_CHANGE_DETAIL_TYPE],
-                detail={"poolArn": [self.pool_arn]},
-            ),
+            event_pattern=event_pattern,
+            cross_stack_scope=cross_stack_scope,
         )
+        rule.add_event_pattern(**pattern)
         if target is not None:
             rule.add_target(target)
         stack_region = Stack.of(self).region

@@ -4,45 +4,27 @@ The rule, from the API reference of ``CreateMediaPipelineKinesisVideoStreamPool`
 MediaRegion is an opt-in Region, the pool's Kinesis video streams must be in that same Region; a
 meeting in a Region enabled by default can use streams in any Region that the Chime SDK supports.
 
-The list is the one place this project names opt-in Regions. Source: AWS Account Management
-Reference Guide, "Enable or disable AWS Regions in your account"
-(https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html: "Regions launched
-after March 20, 2019 are disabled by default and referred to as opt-in Regions"), with the Region
-codes of the AWS Regions table (https://docs.aws.amazon.com/global-infrastructure/latest/regions/
-aws-regions.html), checked 2025. A Region launched later is missing until it is added here: the
-check then lets its meetings through rather than refusing a valid setup.
+Which Regions are opt-in comes from aws-cdk-lib's own Region facts (``aws_cdk.region_info``:
+``RegionInfo.get(region).is_opt_in_region``), which aws-cdk-lib keeps current with each release,
+rather than from a list kept here. A Region that the installed aws-cdk-lib does not know yet counts
+as not opt-in: the check then lets its meetings through rather than refusing a valid setup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-OPT_IN_REGIONS: frozenset[str] = frozenset(
-    {
-        "af-south-1",  # Africa (Cape Town)
-        "ap-east-1",  # Asia Pacific (Hong Kong)
-        "ap-east-2",  # Asia Pacific (Taipei)
-        "ap-south-2",  # Asia Pacific (Hyderabad)
-        "ap-southeast-3",  # Asia Pacific (Jakarta)
-        "ap-southeast-4",  # Asia Pacific (Melbourne)
-        "ap-southeast-5",  # Asia Pacific (Malaysia)
-        "ap-southeast-6",  # Asia Pacific (New Zealand)
-        "ap-southeast-7",  # Asia Pacific (Thailand)
-        "ca-west-1",  # Canada West (Calgary)
-        "eu-central-2",  # Europe (Zurich)
-        "eu-south-1",  # Europe (Milan)
-        "eu-south-2",  # Europe (Spain)
-        "il-central-1",  # Israel (Tel Aviv)
-        "me-central-1",  # Middle East (UAE)
-        "me-south-1",  # Middle East (Bahrain)
-        "mx-central-1",  # Mexico (Central)
-    }
-)
+from aws_cdk.region_info import RegionInfo
 
 
 def is_opt_in_region(region: str) -> bool:
     """Whether ``region`` is disabled by default in an AWS account (an opt-in Region)."""
-    return region in OPT_IN_REGIONS
+    return bool(RegionInfo.get(region).is_opt_in_region)
+
+
+def opt_in_regions() -> frozenset[str]:
+    """Every opt-in Region the installed aws-cdk-lib knows (for messages and tests)."""
+    return frozenset(info.name for info in RegionInfo.regions if info.is_opt_in_region)
 
 
 def required_stream_region(meeting_regions: Iterable[str]) -> str | None:

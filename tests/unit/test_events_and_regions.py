@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match, Template
 
 from chime_kvs_pool import KinesisVideoStreamPool
-from chime_kvs_pool.pool import EVENTS_REGION_WARNING, OPT_IN_UNCHECKED_WARNING, STATE_CHANGE_DETAIL_TYPE
-from chime_kvs_pool.regions import OPT_IN_REGIONS, is_opt_in_region, required_stream_region
+from chime_kvs_pool.pool import (
+    EVENTS_REGION_WARNING,
+    FAILURE_EVENT_TYPES,
+    OPT_IN_UNCHECKED_WARNING,
+    STATE_CHANGE_DETAIL_TYPE,
+    PoolEventType,
+)
+from chime_kvs_pool.regions import is_opt_in_region, opt_in_regions, required_stream_region
 from chime_kvs_pool.runtime import pool_rules
 from tests.unit.conftest import new_stack, only_pool
 
@@ -108,6 +116,99 @@ def test_a_rule_outside_the_pools_api_region_is_warned_about() -> None:
     )
 
 
+def only_rule_pattern(stack: cdk.Stack) -> Any:
+    (rule,) = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
+    return rule["Properties"]
+
+
+def test_pool_event_types_are_the_documented_ones() -> None:
+    assert [event_type.value for event_type in PoolEventType] == [
+        "chime:MediaPipelineKinesisVideoStreamPoolActive",
+        "chime:MediaPipelineKinesisVideoStreamPoolUpdated",
+        "chime:MediaPipelineKinesisVideoStreamPoolDeleted",
+        "chime:MediaPipelineKinesisVideoStreamPoolTemporaryFailure",
+        "chime:MediaPipelineKinesisVideoStreamPoolPermanentFailure",
+    ]
+
+
+def test_on_event_matches_every_event_of_this_pool_with_on_event_options() -> None:
+    """aws-cdk-lib's OnEventOptions: target, description, rule_name, event_pattern (merged)."""
+    stack = env_stack()
+    pool = KinesisVideoStreamPool(stack, "Pool")
+    topic = sns.Topic(stack, "Topic")
+    pool.on_event(
+        "AllEvents",
+        target=targets.SnsTopic(topic),
+        description="every pool event",
+        rule_name="pool-events",
+        event_pattern=events.EventPattern(detail={"mediaRegion": ["eu-west-2"]}, account=[ACCOUNT]),
+    )
+    properties = only_rule_pattern(stack)
+    assert properties["EventPattern"] == {
+        "source": ["aws.chime"],
+        "account": [ACCOUNT],
+        "detail": {"mediaRegion": ["eu-west-2"], "poolArn": [stack.resolve(pool.pool_arn)]},
+    }
+    assert properties["Description"] == "every pool event"
+    assert properties["Name"] == "pool-events"
+    assert len(properties["Targets"]) == 1
+
+
+def test_on_state_change_can_match_some_event_types_only() -> None:
+    stack = env_stack()
+    pool = KinesisVideoStreamPool(stack, "Pool")
+    pool.on_state_change(
+        "Gone", event_types=[PoolEventType.DELETED, "chime:MediaPipelineKinesisVideoStreamPoolDeleted"]
+    )
+    detail = only_rule_pattern(stack)["EventPattern"]["detail"]
+    assert detail == {
+        "poolArn": [stack.resolve(pool.pool_arn)],
+        "eventType": ["chime:MediaPipelineKinesisVideoStreamPoolDeleted"],
+    }
+
+
+def test_on_failure_matches_both_documented_failure_types() -> None:
+    stack = env_stack()
+    pool = KinesisVideoStreamPool(stack, "Pool")
+    pool.on_failure("Failures")
+    properties = only_rule_pattern(stack)
+    assert properties["EventPattern"]["detail-type"] == [STATE_CHANGE_DETAIL_TYPE]
+    assert properties["EventPattern"]["detail"]["eventType"] == [t.value for t in FAILURE_EVENT_TYPES]
+    assert "Failures of the Kinesis Video Stream pool" in properties["Description"]
+
+
+@pytest.mark.parametrize(
+    ("event_types", "message"),
+    [
+        (["Active"], r"invalid event_types 'Active': a pool's events are chime:"),
+        (["chime:MediaPipelineKinesisVideoStreamPoolActiv"], r"invalid event_types"),
+        ([], r"event_types is empty"),
+    ],
+)
+def test_unknown_or_no_event_types_are_refused_at_synth(event_types: list[str], message: str) -> None:
+    pool = KinesisVideoStreamPool(env_stack(), "Pool")
+    with pytest.raises(ValueError, match=message):
+        pool.on_state_change("Rule", event_types=event_types)
+
+
+def test_a_rule_for_a_pool_in_another_account_uses_cross_stack_scope() -> None:
+    """As with aws-cdk-lib's on_event: the rule stays in the pool's scope; cross_stack_scope is
+    where CDK puts the event bus rule when the target lives in another account."""
+    app = cdk.App()
+    pool_stack = cdk.Stack(app, "PoolStack", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    target_stack = cdk.Stack(
+        app, "TargetStack", env=cdk.Environment(account="444455556666", region="us-east-1")
+    )
+    pool = KinesisVideoStreamPool(pool_stack, "Pool")
+    topic = sns.Topic(target_stack, "Topic")
+    pool.on_state_change("ToOtherAccount", target=targets.SnsTopic(topic), cross_stack_scope=target_stack)
+    rules = Template.from_stack(pool_stack).find_resources("AWS::Events::Rule")
+    (rule,) = rules.values()
+    # The pool's stack forwards the events to the other account's default bus.
+    (target,) = rule["Properties"]["Targets"]
+    assert "444455556666" in json.dumps(pool_stack.resolve(target["Arn"]))
+
+
 # ----- api_region -----
 
 
@@ -199,7 +300,7 @@ def test_an_unknown_stream_region_is_warned_about_not_refused() -> None:
 
 
 def test_opt_in_list_holds_region_codes_and_no_default_region() -> None:
-    for region in OPT_IN_REGIONS:
+    for region in opt_in_regions():
         assert pool_rules.region_error(region) is None, region
     for default_region in (
         "us-east-1",
@@ -212,3 +313,42 @@ def test_opt_in_list_holds_region_codes_and_no_default_region() -> None:
         assert not is_opt_in_region(default_region)
     assert required_stream_region(["us-east-1", "ap-southeast-3"]) == "ap-southeast-3"
     assert required_stream_region(["us-east-1"]) is None
+
+
+# Opt-in Regions as the AWS Account Management Reference Guide ("Enable or disable AWS Regions in
+# your account": Regions launched after March 20, 2019) and the AWS Regions table listed them, checked
+# 2025: the list this project kept by hand before it used aws-cdk-lib's Region facts.
+DOCUMENTED_OPT_IN_REGIONS = {
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+}
+
+
+def test_aws_cdk_libs_region_facts_agree_with_the_documented_opt_in_regions() -> None:
+    """The construct asks aws_cdk.region_info; with the pinned aws-cdk-lib its commercial opt-in
+    Regions are exactly the documented ones (a newer release may add Regions, never drop these)."""
+    assert opt_in_regions() >= DOCUMENTED_OPT_IN_REGIONS
+    assert all(is_opt_in_region(region) for region in DOCUMENTED_OPT_IN_REGIONS)
+    assert opt_in_regions() == DOCUMENTED_OPT_IN_REGIONS
+    assert not is_opt_in_region("xx-nowhere-9")  # unknown to aws-cdk-lib: not refused
+
+
+def test_every_opt_in_region_aws_cdk_lib_knows_is_enforced_at_synth() -> None:
+    for region in sorted(opt_in_regions()):
+        with pytest.raises(ValueError, match=rf"opt-in Region {region}"):
+            KinesisVideoStreamPool(env_stack("us-east-1"), "Pool", meeting_media_regions=[region])

@@ -1,18 +1,22 @@
-"""The construct as a user gets it: the built wheel, pip-installed into a fresh virtualenv outside the
+"""The construct as a user gets it: the built wheel, pip-installed into fresh virtualenvs outside the
 repository, used by a CDK app in a directory of its own.
 
-This is what proves the handler asset ships inside the wheel and is found next to the installed
-package, whatever the working directory. Building the virtualenv takes about half a minute (pip
-installs the pinned aws-cdk-lib, constructs and crhelper, mostly from its cache), so it is built
-once for the module.
+Two environments: one with the oldest aws-cdk-lib that pyproject.toml accepts (its lower bound), one
+with the version requirements.txt pins. This proves the declared range (pip resolves the wheel's
+dependency ranges around the chosen aws-cdk-lib, as in a user's app), that the handler asset ships
+inside the wheel and is found next to the installed package whatever the working directory. Each
+environment takes half a minute to a minute to build (pip installs aws-cdk-lib, mostly from its
+cache), so each is built once for the session and the wheel once for both.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +30,9 @@ pytestmark = pytest.mark.xdist_group("wheel")
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_SOURCE = REPO / "lambda" / "kvs_stream_pool"
-PIP_TIMEOUT_SECONDS = 240
-SYNTH_TIMEOUT_SECONDS = 120
+PIP_TIMEOUT_SECONDS = 420
+SYNTH_TIMEOUT_SECONDS = 180
+CDK_LIB = "aws-cdk-lib"
 
 CONSUMER_APP = """\
 import aws_cdk as cdk
@@ -37,10 +42,42 @@ from chime_kvs_pool import KinesisVideoStreamPool
 app = cdk.App()
 stack = cdk.Stack(app, "Consumer", env=cdk.Environment(account="111122223333", region="eu-west-1"))
 pool = KinesisVideoStreamPool(stack, "Pool", data_retention=cdk.Duration.hours(24))
+second = KinesisVideoStreamPool(stack, "Second", pool_name="second-pool", stream_region="us-east-1")
 pool.grant_read(iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()))
 cdk.CfnOutput(stack, "PoolArn", value=pool.pool_arn)
+cdk.CfnOutput(stack, "SecondPoolArn", value=second.pool_arn)
+try:
+    from aws_cdk.aws_chime import CfnMediaPipelineKinesisVideoStreamPool as native
+except ImportError:
+    native = None
+if native is not None:  # aws-cdk-lib 2.269.0 and later: the pool is the native resource's reference
+    arn = native.arn_for_media_pipeline_kinesis_video_stream_pool(pool)
+    cdk.CfnOutput(stack, "ArnThroughNativeReference", value=arn)
 app.synth()
 """
+
+
+def declared_lower_bound(distribution: str) -> str:
+    """The ``>=`` bound of ``distribution`` in pyproject.toml's dependencies (the oldest supported)."""
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in dependencies:
+        match = re.fullmatch(rf"{re.escape(distribution)}\s*>=\s*([0-9.]+)\s*,\s*<\s*[0-9.]+", requirement)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"pyproject.toml declares no >=,< range for {distribution}: {dependencies}")
+
+
+def pinned_version(distribution: str) -> str:
+    """The exact pin of ``distribution`` in requirements.txt (this repository's own app and CI)."""
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        if name.strip() == distribution:
+            return version.strip()
+    raise AssertionError(f"requirements.txt pins no {distribution}")
+
+
+# The two environments the wheel is tested in, named for the report.
+CDK_LIB_VERSIONS = {"oldest": declared_lower_bound(CDK_LIB), "pinned": pinned_version(CDK_LIB)}
 
 
 @dataclass(frozen=True)
@@ -48,6 +85,7 @@ class InstalledWheel:
     wheel: Path
     python: Path
     workdir: Path
+    cdk_lib_version: str
 
 
 def _clean_env() -> dict[str, str]:
@@ -68,30 +106,67 @@ def _run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedP
     return result
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledWheel]:
-    root = tmp_path_factory.mktemp("packaging")
-    wheels = root / "wheels"
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wheels = tmp_path_factory.mktemp("wheels")
     _run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
-        root,
+        wheels,
         PIP_TIMEOUT_SECONDS,
     )
     (wheel,) = wheels.glob("chime_kvs_pool-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session", params=sorted(CDK_LIB_VERSIONS))
+def installed(
+    request: pytest.FixtureRequest, built_wheel: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[InstalledWheel]:
+    version = CDK_LIB_VERSIONS[request.param]
+    root = tmp_path_factory.mktemp(f"consumer-{request.param}")
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], root, PIP_TIMEOUT_SECONDS)
     python = venv / "bin" / "python"
-    # The wheel's own dependency pins, resolved by pip as a user's install would.
-    _run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], root, PIP_TIMEOUT_SECONDS)
+    # The wheel's own dependency ranges, resolved by pip around the user's aws-cdk-lib.
+    _run(
+        [str(python), "-m", "pip", "install", "--quiet", str(built_wheel), f"{CDK_LIB}=={version}"],
+        root,
+        PIP_TIMEOUT_SECONDS,
+    )
     workdir = root / "consumer-app"
     workdir.mkdir()
-    yield InstalledWheel(wheel, python, workdir)
+    yield InstalledWheel(built_wheel, python, workdir, version)
 
 
-def test_the_wheel_ships_one_namespace_with_the_handler_and_its_requirements(
-    installed: InstalledWheel,
-) -> None:
-    names = set(zipfile.ZipFile(installed.wheel).namelist())
+def test_the_declared_range_is_tested_at_both_ends() -> None:
+    """The oldest supported release is older than the pin (else the range would be a pin in disguise)."""
+    oldest, pinned = (
+        tuple(int(part) for part in CDK_LIB_VERSIONS[k].split(".")) for k in ("oldest", "pinned")
+    )
+    assert oldest < pinned
+    assert oldest[0] == pinned[0] == 2
+
+
+def test_the_wheel_declares_ranges_not_pins(built_wheel: Path) -> None:
+    with zipfile.ZipFile(built_wheel) as wheel:
+        (metadata_name,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+        metadata = wheel.read(metadata_name).decode()
+    requires = {
+        re.split(r"[<>=!~ ]", line.removeprefix("Requires-Dist: "), maxsplit=1)[0]: line
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist: ")
+    }
+    assert set(requires) == {"aws-cdk-lib", "constructs", "crhelper"}
+    for line in requires.values():
+        assert "==" not in line, line
+        assert ">=" in line and "<" in line, line
+    assert f">={CDK_LIB_VERSIONS['oldest']}" in requires["aws-cdk-lib"]
+    assert "<3.0.0" in requires["aws-cdk-lib"]
+    assert ">=10.0.0" in requires["constructs"] and "<11.0.0" in requires["constructs"]
+
+
+def test_the_wheel_ships_one_namespace_with_the_handler_and_its_requirements(built_wheel: Path) -> None:
+    names = set(zipfile.ZipFile(built_wheel).namelist())
     # Only chime_kvs_pool in site-packages: no generic top-level name that could clash with a user's.
     top_level = {name.split("/")[0] for name in names if ".dist-info/" not in name}
     assert top_level == {"chime_kvs_pool"}
@@ -110,9 +185,15 @@ def test_the_wheel_ships_one_namespace_with_the_handler_and_its_requirements(
 
 
 def test_the_fresh_environment_imports_the_installed_copy(installed: InstalledWheel) -> None:
-    probe = "import chime_kvs_pool, chime_kvs_pool.runtime as h\nprint(chime_kvs_pool.__file__, h.__file__)"
+    probe = (
+        "import importlib.metadata, chime_kvs_pool, chime_kvs_pool.runtime as h\n"
+        "print(importlib.metadata.version('aws-cdk-lib'))\n"
+        "print(chime_kvs_pool.__file__, h.__file__)"
+    )
     result = _run([str(installed.python), "-c", probe], installed.workdir, SYNTH_TIMEOUT_SECONDS)
-    for location in result.stdout.split():
+    version, locations = result.stdout.split("\n", 1)
+    assert version == installed.cdk_lib_version
+    for location in locations.split():
         path = Path(location).resolve()
         assert "site-packages" in path.parts
         assert not path.is_relative_to(REPO), path
@@ -133,9 +214,25 @@ def test_a_cdk_app_outside_the_repo_synthesizes_with_the_bundled_handler(install
     assert result.returncode == 0, result.stderr[-3000:]
 
     template = json.loads((outdir / "Consumer.template.json").read_text())
-    types = [resource["Type"] for resource in template["Resources"].values()]
-    assert types.count("Custom::ChimeKinesisVideoStreamPool") == 1
-    assert types.count("AWS::Lambda::Function") == 1
+    resources = template["Resources"].values()
+    pools = [r["Properties"] for r in resources if r["Type"] == "Custom::ChimeKinesisVideoStreamPool"]
+    functions = [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::Function"]
+    # Two pools, one shared handler function whose token both pools' resources carry.
+    assert len(pools) == 2
+    assert len(functions) == 1
+    assert pools[0]["ServiceToken"] == pools[1]["ServiceToken"]
+    assert {pool["StreamConfiguration"]["Region"] for pool in pools} == {"eu-west-1", "us-east-1"}
+    assert "second-pool" in [pool["PoolName"] for pool in pools]
+    # The newest Python runtime the installed aws-cdk-lib offers (compat.py): the oldest supported has 3.13.
+    expected_runtime = (
+        "python3.14" if installed.cdk_lib_version == CDK_LIB_VERSIONS["pinned"] else "python3.13"
+    )
+    assert functions[0]["Runtime"] == expected_runtime
+    outputs = template["Outputs"]
+    if installed.cdk_lib_version == CDK_LIB_VERSIONS["pinned"]:
+        assert outputs["ArnThroughNativeReference"]["Value"] == outputs["PoolArn"]["Value"]
+    else:
+        assert "ArnThroughNativeReference" not in outputs
 
     (asset,) = [path for path in outdir.glob("asset.*") if path.is_dir()]
     assert (asset / "chime_kvs_pool" / "runtime" / "index.py").read_bytes() == (
@@ -143,7 +240,6 @@ def test_a_cdk_app_outside_the_repo_synthesizes_with_the_bundled_handler(install
     ).read_bytes()
     assert (asset / "crhelper" / "__init__.py").is_file()
     assert (asset / "crhelper" / "resource_helper.py").is_file()
-    function = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
-    assert function["Properties"]["Handler"] == "chime_kvs_pool.runtime.index.handler"
+    assert functions[0]["Handler"] == "chime_kvs_pool.runtime.index.handler"
     # The Lambda never imports the construct library: no chime_kvs_pool/__init__.py in the asset.
     assert not (asset / "chime_kvs_pool" / "__init__.py").exists()
