@@ -158,19 +158,9 @@ class IamStore:
     def policies_of(self, role_name: str) -> list[Policy]:
         """Every identity-based policy in force for the role right now."""
         with self._lock:
-            role = next(
-                (
-                    s
-                    for s in self._sources.values()
-                    if s.resource_type == ROLE_TYPE and s.physical_id == role_name
-                ),
-                None,
-            )
+            role = self._role(role_name)
             if role is None:
                 return []
-            managed = {
-                s.managed_arns[0]: s for s in self._sources.values() if s.resource_type == MANAGED_POLICY_TYPE
-            }
             found = list(role.policies)
             for source in self._sources.values():
                 if source.resource_type == ROLE_TYPE:
@@ -181,22 +171,22 @@ class IamStore:
                 )
                 if attached:
                     found += source.policies
-            unknown = [arn for arn in role.managed_arns if arn not in managed]
-            if unknown:
-                LOG.debug("IAM: role %s has managed policies unknown offline: %s", role_name, unknown)
             return found
 
     def role_exists(self, role_name: str) -> bool:
         with self._lock:
-            return any(
-                s.resource_type == ROLE_TYPE and s.physical_id == role_name for s in self._sources.values()
-            )
+            return self._role(role_name) is not None
 
     def authorize(self, access_key_id: str | None, request: AuthorizationRequest) -> str | None:
         """None when the request is allowed, else the message AWS would deny it with."""
         principal = self.principal(access_key_id)
-        if principal is None:
+        with self._lock:
+            # A role no stack here ever deployed (imported from elsewhere) has policies nobody here
+            # knows: its sessions are unknown callers. A role that was deployed and deleted has none.
+            unknown = principal is None or principal.role_name not in self._roles_seen
+        if unknown:
             return None if self.unknown_principals == "allow" else INVALID_TOKEN_MESSAGE
+        assert principal is not None
         context = {
             **request.context,
             "aws:principalarn": [principal.role_arn],
@@ -209,20 +199,23 @@ class IamStore:
         self._explain(principal, request, decision)
         return denial_message(principal.arn, request.action, request.resource, decision)
 
+    def _role(self, role_name: str) -> _Source | None:
+        """The deployed role of that name (call with the lock held)."""
+        return next(
+            (
+                s
+                for s in self._sources.values()
+                if s.resource_type == ROLE_TYPE and s.physical_id == role_name
+            ),
+            None,
+        )
+
     def _explain(self, principal: Principal, request: AuthorizationRequest, decision: Decision) -> None:
         with self._lock:
-            exists = self.role_exists(principal.role_name)
-            role = next(
-                (
-                    s
-                    for s in self._sources.values()
-                    if s.resource_type == ROLE_TYPE and s.physical_id == principal.role_name
-                ),
-                None,
-            )
+            role = self._role(principal.role_name)
         why = "explicit deny in " + str(decision.policy) if decision.explicit_deny else "no policy allows it"
-        if not exists:
-            why = "the role no longer exists" if principal.role_name in self._roles_seen else "unknown role"
+        if role is None:
+            why = "the role no longer exists"
         aws_managed = [a for a in (role.managed_arns if role else ()) if AWS_MANAGED_POLICY_MARK in a]
         note = (
             f" (AWS managed policies not evaluated offline: {', '.join(aws_managed)})" if aws_managed else ""

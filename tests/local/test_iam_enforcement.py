@@ -331,3 +331,15 @@ def test_a_role_with_aws_managed_policies_is_reported_when_deployed(caplog: pyte
     with caplog.at_level("WARNING", logger="local.iam_store"):
         put_role(store, managed=["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
     assert "AWSLambdaBasicExecutionRole" in caplog.text and "not known offline" in caplog.text
+
+
+def test_a_role_no_stack_deployed_here_is_an_unknown_caller(emulated: Emulated) -> None:
+    """An imported role's policies are not known offline: its sessions are treated as unknown callers,
+    unlike a role that was deployed here and then deleted, which may do nothing."""
+    imported = emulated.store.credentials_for(f"arn:aws:iam::{ACCOUNT}:role/Imported", SESSION)
+    chime = emulated.client("chime-sdk-media-pipelines", imported)
+    chime.list_media_pipeline_kinesis_video_stream_pools()
+    emulated.store.unknown_principals = "deny"
+    assert denied(chime.list_media_pipeline_kinesis_video_stream_pools).response["Error"]["Message"] == (
+        "The security token included in the request is invalid."
+    )
