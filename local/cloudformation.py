@@ -219,8 +219,14 @@ class CloudFormationDriver:
 
     # -- stack operations ------------------------------------------------------------------
 
-    def deploy(self, artifact: StackArtifact, previous: StackRecord | None) -> StackRecord:
-        """Create the stack, or update it from ``previous``; returns the stack as it now stands."""
+    def deploy(
+        self, artifact: StackArtifact, previous: StackRecord | None, *, retain_except_on_create: bool = False
+    ) -> StackRecord:
+        """Create the stack, or update it from ``previous``; returns the stack as it now stands.
+
+        ``retain_except_on_create`` is CreateStack/UpdateStack's flag of that name: a rollback then
+        deletes the resources this operation created even when their DeletionPolicy is ``Retain``.
+        """
         if previous is not None and previous.status == "ROLLBACK_COMPLETE":
             previous = None  # a stack whose creation rolled back holds nothing; cdk deploy recreates it
         region, account = self._environment(artifact)
@@ -243,7 +249,7 @@ class CloudFormationDriver:
             stop_on_failure=True,
         )
         if failures:
-            return self._roll_back(stack, previous, changes, str(failures[0]))
+            return self._roll_back(stack, previous, changes, str(failures[0]), retain_except_on_create)
 
         if previous is not None:
             stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
@@ -444,7 +450,12 @@ class CloudFormationDriver:
     # -- rollback and cleanup --------------------------------------------------------------
 
     def _roll_back(
-        self, stack: StackRecord, previous: StackRecord | None, changes: list[_Change], reason: str
+        self,
+        stack: StackRecord,
+        previous: StackRecord | None,
+        changes: list[_Change],
+        reason: str,
+        retain_except_on_create: bool = False,
     ) -> StackRecord:
         creating = previous is None
         stack.status = "ROLLBACK_IN_PROGRESS" if creating else "UPDATE_ROLLBACK_IN_PROGRESS"
@@ -478,7 +489,10 @@ class CloudFormationDriver:
             self._stack_event(stack, stack.status)
 
         def delete(record: ResourceRecord) -> None:
-            self._delete_resource(stack, record, honour_retain=False)
+            # A rollback keeps a resource it created only under DeletionPolicy Retain without the
+            # stack flag RetainExceptOnCreate (the policy RetainExceptOnCreate never keeps it).
+            keep = record.deletion_policy == "Retain" and not retain_except_on_create
+            self._delete_resource(stack, record, honour_retain=keep)
             with self._lock:
                 if stack.resources.get(record.logical_id) is record:
                     del stack.resources[record.logical_id]

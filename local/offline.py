@@ -104,10 +104,15 @@ class OfflineCloud:
     def response_server(self) -> ResponseServer:
         return self._response_server
 
-    def deploy(self, assembly_dir: Path, stack_name: str | None = None) -> StackRecord:
-        """``cdk deploy`` of a synthesized stack: a create the first time, an update afterwards."""
+    def deploy(
+        self, assembly_dir: Path, stack_name: str | None = None, *, retain_except_on_create: bool = False
+    ) -> StackRecord:
+        """``cdk deploy`` of a synthesized stack: a create the first time, an update afterwards.
+        ``retain_except_on_create``: CloudFormation's stack operation flag of that name."""
         artifact = load_stack(Path(assembly_dir), stack_name)
-        stack = self._driver().deploy(artifact, self.state.load_stack(artifact.name))
+        stack = self._driver().deploy(
+            artifact, self.state.load_stack(artifact.name), retain_except_on_create=retain_except_on_create
+        )
         self.state.save_stack(stack)
         self._save_emulator()
         return stack

@@ -29,6 +29,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Short enough that the "no response" case of a Lambda timeout ends quickly.
 SHORT_SERVICE_TIMEOUT_SECONDS = 20
 SHORT_FUNCTION_TIMEOUT_SECONDS = 6
+SHORT_LIVED_FUNCTION_TIMEOUT_SECONDS = 15
 
 
 def _define_stacks(app: cdk.App) -> None:
@@ -84,6 +85,28 @@ def _define_stacks(app: cdk.App) -> None:
             "Broken": {"name": "e2e-options-broken", "depends_on": ("A", "C")},
         },
     )
+    _define_safety_stacks(app)
+
+
+def _define_safety_stacks(app: cdk.App) -> None:
+    """Issue 10 items 3, 4, 6 and 8 (test_safety.py)."""
+    moved = {"name": "e2e-moved", "adopt_existing": True, "delete_streams_on_delete": True}
+    pool_stack(app, "MovedFrom", "E2eMoved", {"PoolX": moved})
+    pool_stack(app, "MovedTo", "E2eMoved", {"PoolY": moved})
+    adopting = {"name": "e2e-preexisting", "adopt_existing": True}
+    broken = {"name": "e2e-adopt-broken", "depends_on": ("Pool",)}
+    pool_stack(app, "AdoptBroken", "E2eAdoptBroken", {"Pool": adopting, "Broken": broken})
+    retained = {**adopting, "removal_policy": cdk.RemovalPolicy.RETAIN}
+    pool_stack(app, "AdoptBrokenRetained", "E2eAdoptBroken", {"Pool": retained, "Broken": broken})
+    # A short-lived function: the stream phase and the response PUT must end within its deadline.
+    pool_stack(
+        app,
+        "ShortLived",
+        "E2eShortLived",
+        {"Pool": {"name": "e2e-short", "wait_seconds": 3, "delete_streams_on_delete": True}},
+        function_timeout=SHORT_LIVED_FUNCTION_TIMEOUT_SECONDS,
+        service_timeout=SHORT_SERVICE_TIMEOUT_SECONDS,
+    )
 
 
 def build_assembly(outdir: Path) -> Path:
@@ -110,8 +133,8 @@ class Cloud:
     def emulator(self) -> ChimeEmulator:
         return self.cloud.emulator
 
-    def deploy(self, version: str) -> StackRecord:
-        return self.cloud.deploy(self.assembly, version)
+    def deploy(self, version: str, *, retain_except_on_create: bool = False) -> StackRecord:
+        return self.cloud.deploy(self.assembly, version, retain_except_on_create=retain_except_on_create)
 
     def destroy(self, stack_name: str) -> StackRecord | None:
         return self.cloud.destroy(stack_name)

@@ -33,8 +33,8 @@ def pool_stack(
     """A stack of pools (construct id -> settings) with each pool's ``<id>Arn`` and ``<id>Id`` outputs.
 
     Settings: ``name`` (default: generated), ``retention_hours``, ``tags``, ``removal_policy``,
-    ``wait_seconds`` (60 by default), ``api_region`` and ``delete_streams_on_delete`` as the
-    construct's props;
+    ``wait_seconds`` (60 by default), ``api_region``, ``delete_streams_on_delete`` and
+    ``adopt_existing`` as the construct's props;
     ``property_overrides`` (custom resource property path -> value) to send what the construct's own
     validation would refuse; ``depends_on`` (the construct ids of pools this one is deployed after).
     ``function_timeout`` and ``service_timeout`` (seconds) shorten the handler's Lambda timeout and
@@ -55,6 +55,7 @@ def pool_stack(
             wait_timeout=cdk.Duration.seconds(settings.get("wait_seconds", 60)),
             api_region=settings.get("api_region"),
             delete_streams_on_delete=settings.get("delete_streams_on_delete"),
+            adopt_existing=settings.get("adopt_existing"),
         )
         resource = pool.custom_resource.node.default_child
         assert isinstance(resource, cdk.CfnResource)
