@@ -98,6 +98,9 @@ def _define_safety_stacks(app: cdk.App) -> None:
     pool_stack(app, "AdoptBroken", "E2eAdoptBroken", {"Pool": adopting, "Broken": broken})
     retained = {**adopting, "removal_policy": cdk.RemovalPolicy.RETAIN}
     pool_stack(app, "AdoptBrokenRetained", "E2eAdoptBroken", {"Pool": retained, "Broken": broken})
+    kept = {"name": "e2e-retention", "retention_hours": 24}
+    pool_stack(app, "Retention", "E2eRetention", {"Pool": kept})
+    pool_stack(app, "RetentionZero", "E2eRetention", {"Pool": {**kept, "retention_hours": 0}})
     # A short-lived function: the stream phase and the response PUT must end within its deadline.
     pool_stack(
         app,

@@ -1,4 +1,4 @@
-"""Issue 10, items 3, 4, 6 and 8, played through the offline CloudFormation driver and the handler
+"""Issue 10, items 3, 4, 5, 6 and 8, played through the offline CloudFormation driver and the handler
 under the real Lambda runtime (awslambdaric), with IAM enforced offline.
 
 3. Adoption never deletes a pool by mistake: a construct moved to a new path adopts its own pool and
@@ -7,6 +7,7 @@ under the real Lambda runtime (awslambdaric), with IAM enforced offline.
    flag RetainExceptOnCreate, which deletes newly created resources on rollback).
 4. Stream cleanup that cannot be lost: a stream phase that runs out of time or cannot list the
    streams ends the Delete with SUCCESS, naming the PoolId and the streams left.
+5. Retention 0 on an existing pool fails the update before any call, naming the way out.
 6. A Delete retried into ConflictException (the pool already DELETING) is deletion in progress.
 8. A refused response PUT is sent again, within the invocation.
 """
@@ -114,6 +115,25 @@ def test_the_rollback_of_a_deployment_that_adopted_a_pool_keeps_it(
     assert "e2e-preexisting" in cloud.pool_names()
     assert live_tags(cloud, "e2e-preexisting") == {}
     assert "e2e-adopt-broken" not in cloud.pool_names()
+
+
+# ----- item 5 -----
+
+
+def test_retention_zero_on_an_existing_pool_fails_the_update_and_rolls_back(cloud: Cloud) -> None:
+    arn = cloud.deploy("Retention").outputs["PoolArn"]
+
+    stack = cloud.deploy("RetentionZero")
+
+    assert stack.status == "UPDATE_ROLLBACK_COMPLETE"
+    failed = next(e for e in cloud.events if e.status == "UPDATE_FAILED")
+    assert failed.reason and "DataRetentionInHours" in failed.reason and "minimum is 1 hour" in failed.reason
+    (pool,) = cloud.emulator.leftover_pools()
+    assert pool["PoolArn"] == arn and pool["StreamConfiguration"]["DataRetentionInHours"] == 24
+    # No call ever asked for 0 (botocore would have refused it); the rollback update re-sent 24.
+    updates = cloud.emulator.calls("UpdateMediaPipelineKinesisVideoStreamPool")
+    assert [call.params["StreamConfiguration"]["DataRetentionInHours"] for call in updates] in ([], [24])
+    cloud.assert_no_leak("E2eRetention")
 
 
 # ----- item 4 -----
