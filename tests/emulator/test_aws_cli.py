@@ -381,3 +381,52 @@ def test_the_installed_aws_command_runs_against_the_emulator(run: Run) -> None:
     )
     names = [pool["PoolName"] for pool in json.loads(listed.stdout)["KinesisVideoStreamPools"]]
     assert names == [f"filler-{n}" for n in range(QUOTA)]
+
+
+def _shapes_of(model: dict[str, Any], operations: tuple[str, ...]) -> dict[str, Any]:
+    """Every shape the operations reach, by name: what a client validates and parses with."""
+    shapes: dict[str, Any] = {}
+    pending = [
+        model["operations"][name][part]["shape"]
+        for name in operations
+        for part in ("input", "output")
+        if part in model["operations"][name]
+    ]
+    pending += [
+        error["shape"] for name in operations for error in model["operations"][name].get("errors", [])
+    ]
+    while pending:
+        name = pending.pop()
+        if name in shapes:
+            continue
+        shape = {key: value for key, value in model["shapes"][name].items() if key != "documentation"}
+        shapes[name] = shape
+        for member in shape.get("members", {}).values():
+            pending.append(member["shape"])
+        for key in ("member", "key", "value"):
+            if key in shape:
+                pending.append(shape[key]["shape"])
+    return shapes
+
+
+def test_the_clis_own_copy_of_the_model_agrees_with_ours_on_the_pool_api() -> None:
+    """The CLI validates and parses with the model in its own botocore copy: the cases above mean
+    something for our botocore only if both copies describe the pool API alike."""
+    import gzip
+    import sysconfig
+
+    from local.chime_emulator.service_model import POOL_OPERATIONS
+
+    site = Path(sysconfig.get_paths()["purelib"])
+    folder = "chime-sdk-media-pipelines/2021-07-15"
+    ours = json.loads(
+        gzip.decompress((site / "botocore" / "data" / folder / "service-2.json.gz").read_bytes())
+    )
+    theirs = json.loads((site / "awscli" / "botocore" / "data" / folder / "service-2.json").read_text())
+    for name in POOL_OPERATIONS:
+        assert {k: v for k, v in theirs["operations"][name].items() if k != "documentation"} == {
+            k: v for k, v in ours["operations"][name].items() if k != "documentation"
+        }, name
+    shapes = _shapes_of(ours, POOL_OPERATIONS)
+    assert {"KinesisVideoStreamPoolName", "ClientRequestToken", "AwsRegion", "ConflictException"} <= set(shapes)
+    assert _shapes_of(theirs, POOL_OPERATIONS) == shapes
