@@ -90,15 +90,14 @@ class Switches:
         if allowed is not None and value not in allowed:
             raise ValueError(f"switch {name} must be one of {list(allowed)}; got {value!r}")
         if name == "extra_regions":
-            value = [str(region) for region in value]
+            regions = value.split(",") if isinstance(value, str) else value
+            value = [str(region).strip() for region in regions if str(region).strip()]
         super().__setattr__(name, value)
 
     def set(self, name: str, value: Any) -> None:
         """Set one switch by name (CLI ``--switch``, admin API), refusing unknown names and values."""
         if name not in {f for f in self.to_dict()}:
             raise ValueError(f"unknown switch {name!r}; expected one of {sorted(self.to_dict())}")
-        if name == "extra_regions" and isinstance(value, str):
-            value = [region for region in value.split(",") if region]
         setattr(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:

@@ -428,5 +428,6 @@ def test_the_clis_own_copy_of_the_model_agrees_with_ours_on_the_pool_api() -> No
             k: v for k, v in ours["operations"][name].items() if k != "documentation"
         }, name
     shapes = _shapes_of(ours, POOL_OPERATIONS)
-    assert {"KinesisVideoStreamPoolName", "ClientRequestToken", "AwsRegion", "ConflictException"} <= set(shapes)
+    expected = {"KinesisVideoStreamPoolName", "ClientRequestToken", "AwsRegion", "ConflictException"}
+    assert expected <= set(shapes)
     assert _shapes_of(theirs, POOL_OPERATIONS) == shapes

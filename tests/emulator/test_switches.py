@@ -172,6 +172,9 @@ def test_unknown_switches_and_values_are_refused() -> None:
     with pytest.raises(ValueError, match="must be one of"):
         Switches(pool_id_identifier="sometimes")  # type: ignore[arg-type]
     assert switches.to_dict() == Switches().to_dict()
+    # A Region list given as text (command line, admin API) is split, not taken letter by letter.
+    switches.extra_regions = "xx-west-9, yy-east-8"  # type: ignore[assignment]
+    assert switches.extra_regions == ["xx-west-9", "yy-east-8"]
 
 
 def admin(endpoint_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
