@@ -540,9 +540,13 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             a fresh account); adds ``iam:CreateServiceLinkedRole`` on that role only to the handler.
             Default: ``True``.
         :param adopt_existing: on creation, take over a pool of the same name (and API Region)
-            instead of failing: its tags and retention are set to this declaration, and from then on
-            the stack owns it, so deleting the stack DELETES that pool (unless ``RemovalPolicy.RETAIN``).
-            Fails if its stream Region differs. Default: ``False``.
+            instead of failing: its tags and retention are set to this declaration (retention 0
+            cannot be set on an existing pool), and the adoption is recorded on the pool (its
+            ``chime-kvs-pool:owner`` tag). Adoption implies retain: deleting the stack, removing
+            this construct, or the rollback of the deployment that adopted the pool leaves the pool
+            in place, handed back to whoever held it before. Moving a construct to a new path with
+            the same ``pool_name`` and this flag keeps the pool: the old logical id's Delete leaves
+            it alone. Fails if its stream Region differs. Default: ``False``.
         :param delete_streams_on_delete: when the pool is deleted, and only once it is completely
             gone, also delete its Kinesis video streams (matched by its exact PoolId); adds
             ``kinesisvideo:ListStreams`` and ``kinesisvideo:DeleteStream`` to the handler, in a
