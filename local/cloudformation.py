@@ -26,6 +26,10 @@ CloudFormation's rules played here:
 - ``DeletionPolicy: Retain`` keeps the resource on stack deletion and on removal from the template;
 - a rollback update that fails leaves the stack in ``UPDATE_ROLLBACK_FAILED``, and
   ``continue_update_rollback`` (ContinueUpdateRollback) sends that resource's rollback update again.
+- a resource import (``import_resources``, an IMPORT change set as ``cdk import`` runs it) brings
+  existing physical resources into the stack under new logical ids: each needs a DeletionPolicy and
+  an identifier that names a resource which exists (``ImportReader``); nothing else may change in
+  the same operation; a missing resource ends in ``IMPORT_ROLLBACK_COMPLETE`` with the stack as before.
 
 Not emulated: SNS service tokens, stack policies, change sets, drift,
 nested stacks. Lambda's at-least-once delivery of asynchronous events is not played by default;
@@ -155,6 +159,18 @@ class _Change:
 
 class OperationFailed(Exception):
     """A resource operation failed; CloudFormation rolls back."""
+
+
+@dataclass(frozen=True)
+class ImportedResource:
+    """An existing physical resource, as a resource type's read handler finds it for an import."""
+
+    physical_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# (resource type, resource identifier) -> the resource, or None when it does not exist.
+ImportReader = Callable[[str, Mapping[str, str]], "ImportedResource | None"]
 
 
 def invoke_asynchronously(function: LocalLambda, event: dict[str, Any]) -> None:
@@ -302,6 +318,82 @@ class CloudFormationDriver:
         self._stack_event(stack, stack.status)
         if not failed:
             stack.outputs = {}
+        return stack
+
+    def import_resources(
+        self,
+        artifact: StackArtifact,
+        previous: StackRecord,
+        identifiers: Mapping[str, Mapping[str, str]],
+        read: ImportReader,
+    ) -> StackRecord:
+        """A resource import into an existing stack (CreateChangeSet of type IMPORT, then execute).
+
+        ``identifiers`` maps each new logical id of ``artifact``'s template to its resource
+        identifier (the type's primary identifier, e.g. ``{"Arn": ...}``). As CloudFormation does,
+        the change set is refused (``OperationFailed``, nothing changes) unless the template differs
+        from the stack's only by those resources, each with a DeletionPolicy; the import then reads
+        each resource, records it with the template's properties and the physical id it read, and
+        calls no handler that changes it. A resource that does not exist rolls the import back.
+        """
+        resources = artifact.template.get("Resources", {})
+        before = previous.template.get("Resources", {})
+        problems = [f"{lid} is not a resource of the template" for lid in identifiers if lid not in resources]
+        problems += [f"{lid} is already in the stack" for lid in identifiers if lid in previous.resources]
+        problems += [
+            f"{lid} has no DeletionPolicy (every imported resource needs one)"
+            for lid in identifiers
+            if lid in resources and "DeletionPolicy" not in resources[lid]
+        ]
+        problems += [
+            f"{lid} changes in the same operation (an import only adds the imported resources)"
+            for lid in sorted(set(resources) | set(before))
+            if lid not in identifiers and resources.get(lid) != before.get(lid)
+        ]
+        if problems:
+            raise OperationFailed(
+                f"{previous.stack_name}: the import change set is invalid: " + "; ".join(problems)
+            )
+        stack = StackRecord(
+            stack_name=previous.stack_name,
+            stack_id=previous.stack_id,
+            region=previous.region,
+            account=previous.account,
+            status="IMPORT_IN_PROGRESS",
+            template=artifact.template,
+            resources=dict(previous.resources),
+            outputs=dict(previous.outputs),
+        )
+        self._stack_event(stack, stack.status)
+        resolver = self._resolver(stack)
+        for logical_id, identifier in identifiers.items():
+            definition = resources[logical_id]
+            resource_type = definition["Type"]
+            self._event(stack, logical_id, resource_type, "IMPORT_IN_PROGRESS")
+            found = read(resource_type, identifier)
+            if found is None:
+                reason = (
+                    f"Resource of type '{resource_type}' with identifier '{dict(identifier)}' was not found"
+                )
+                self._event(stack, logical_id, resource_type, "IMPORT_FAILED", None, reason)
+                previous.status = "IMPORT_ROLLBACK_IN_PROGRESS"
+                self._stack_event(previous, previous.status, reason)
+                previous.status = "IMPORT_ROLLBACK_COMPLETE"
+                self._stack_event(previous, previous.status)
+                return previous
+            record = ResourceRecord(
+                logical_id,
+                resource_type,
+                found.physical_id,
+                resolver.resolve(definition.get("Properties", {})),
+                dict(found.attributes),
+                definition["DeletionPolicy"],
+            )
+            stack.resources[logical_id] = record
+            self._event(stack, logical_id, resource_type, "IMPORT_COMPLETE", found.physical_id)
+        stack.outputs = self._outputs(stack)
+        stack.status = "IMPORT_COMPLETE"
+        self._stack_event(stack, stack.status)
         return stack
 
     # -- per resource ----------------------------------------------------------------------

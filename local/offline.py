@@ -24,6 +24,7 @@ from local.cloudformation import (
     StackRecord,
 )
 from local.iam_store import IamStore, UnknownPrincipals
+from local.native_resources import native_pool_reader
 from local.response_server import ResponseServer
 from local.state import StateStore
 from local.template import load_stack
@@ -135,6 +136,21 @@ class OfflineCloud:
         stack = self._driver().continue_update_rollback(stack)
         self.state.save_stack(stack)
         self._save_emulator()
+        return stack
+
+    def import_resources(
+        self, assembly_dir: Path, stack_name: str, identifiers: dict[str, dict[str, str]]
+    ) -> StackRecord:
+        """``cdk import``: bring existing pools into a deployed stack as the native resource type
+        (``identifiers``: logical id -> ``{"Arn": pool ARN}``)."""
+        artifact = load_stack(Path(assembly_dir), stack_name)
+        previous = self.state.load_stack(artifact.name)
+        if previous is None:
+            raise LookupError(f"no stack {artifact.name!r} in {self.state.root}: deploy it before importing")
+        stack = self._driver().import_resources(
+            artifact, previous, identifiers, native_pool_reader(self.endpoint_url)
+        )
+        self.state.save_stack(stack)
         return stack
 
     def stack(self, stack_name: str) -> StackRecord | None:

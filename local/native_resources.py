@@ -1,0 +1,66 @@
+"""CloudFormation's read of the native pool type, for resource imports played offline.
+
+``cdk import`` of ``AWS::Chime::MediaPipelineKinesisVideoStreamPool`` asks for the type's primary
+identifier, ``Arn`` (its registry schema: ``primaryIdentifier: /properties/Arn``), and CloudFormation
+reads the pool through the type's read handler (GetMediaPipelineKinesisVideoStreamPool) before it
+records it. Here that read is a real boto3 call to the emulator. The native type's create, update
+and delete handlers are not played: the driver keeps such a resource as a record only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local.cloudformation import ImportedResource, ImportReader, OperationFailed
+
+NATIVE_POOL_TYPE = "AWS::Chime::MediaPipelineKinesisVideoStreamPool"
+NATIVE_POOL_IDENTIFIER = "Arn"
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def native_pool_reader(endpoint_url: str) -> ImportReader:
+    """A reader for imports of the native pool type, calling the pool API at ``endpoint_url``."""
+
+    def read(resource_type: str, identifier: Mapping[str, str]) -> ImportedResource | None:
+        if resource_type != NATIVE_POOL_TYPE:
+            raise OperationFailed(
+                f"importing {resource_type} is not played offline (only {NATIVE_POOL_TYPE})"
+            )
+        arn = identifier.get(NATIVE_POOL_IDENTIFIER)
+        if not arn or set(identifier) != {NATIVE_POOL_IDENTIFIER}:
+            raise OperationFailed(
+                f"the identifier of {NATIVE_POOL_TYPE} is its {NATIVE_POOL_IDENTIFIER} alone; "
+                f"got {dict(identifier)}"
+            )
+        region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
+        client = boto3.session.Session().client(
+            "chime-sdk-media-pipelines",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            aws_access_key_id="cloudformation",
+            aws_secret_access_key="cloudformation",
+            config=Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 2}),
+        )
+        try:
+            response = client.get_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
+        except client.exceptions.NotFoundException:
+            return None
+        pool = response["KinesisVideoStreamPoolConfiguration"]
+        attributes = {
+            "Arn": pool["PoolArn"],
+            "PoolId": pool["PoolId"],
+            "PoolStatus": pool["PoolStatus"],
+            "CreatedTimestamp": _text(pool["CreatedTimestamp"]),
+            "UpdatedTimestamp": _text(pool["UpdatedTimestamp"]),
+        }
+        return ImportedResource(pool["PoolArn"], attributes)
+
+    return read
