@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-# One pytest-xdist worker runs all of this file (make test's --dist loadgroup), so the wheel and its
-# virtualenv are built once, not once per worker.
-pytestmark = pytest.mark.xdist_group("wheel")
+# make test's --dist loadgroup: the tests of one environment run on one pytest-xdist worker, so each
+# virtualenv is built once, and the two environments build on two workers at the same time. The
+# wheel-only tests join the pinned environment's worker, which builds the wheel anyway.
+WHEEL_GROUP = {"oldest": "wheel-oldest", "pinned": "wheel-pinned"}
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_SOURCE = REPO / "lambda" / "kvs_stream_pool"
@@ -118,7 +119,13 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wheel
 
 
-@pytest.fixture(scope="session", params=sorted(CDK_LIB_VERSIONS))
+@pytest.fixture(
+    scope="session",
+    params=[
+        pytest.param(name, marks=pytest.mark.xdist_group(WHEEL_GROUP[name]))
+        for name in sorted(CDK_LIB_VERSIONS)
+    ],
+)
 def installed(
     request: pytest.FixtureRequest, built_wheel: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InstalledWheel]:
@@ -138,6 +145,7 @@ def installed(
     yield InstalledWheel(built_wheel, python, workdir, version)
 
 
+@pytest.mark.xdist_group(WHEEL_GROUP["pinned"])
 def test_the_declared_range_is_tested_at_both_ends() -> None:
     """The oldest supported release is older than the pin (else the range would be a pin in disguise)."""
     oldest, pinned = (
@@ -147,6 +155,7 @@ def test_the_declared_range_is_tested_at_both_ends() -> None:
     assert oldest[0] == pinned[0] == 2
 
 
+@pytest.mark.xdist_group(WHEEL_GROUP["pinned"])
 def test_the_wheel_declares_ranges_not_pins(built_wheel: Path) -> None:
     with zipfile.ZipFile(built_wheel) as wheel:
         (metadata_name,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
@@ -165,6 +174,7 @@ def test_the_wheel_declares_ranges_not_pins(built_wheel: Path) -> None:
     assert ">=10.0.0" in requires["constructs"] and "<11.0.0" in requires["constructs"]
 
 
+@pytest.mark.xdist_group(WHEEL_GROUP["pinned"])
 def test_the_wheel_ships_one_namespace_with_the_handler_and_its_requirements(built_wheel: Path) -> None:
     names = set(zipfile.ZipFile(built_wheel).namelist())
     # Only chime_kvs_pool in site-packages: no generic top-level name that could clash with a user's.
