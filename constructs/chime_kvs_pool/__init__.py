@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chime_kvs_pool.handler import PoolHandler as PoolHandler
     from chime_kvs_pool.pool import (
+        FAILURE_EVENT_TYPES as FAILURE_EVENT_TYPES,
+    )
+    from chime_kvs_pool.pool import (
         IKinesisVideoStreamPool as IKinesisVideoStreamPool,
     )
     from chime_kvs_pool.pool import (
@@ -20,15 +23,27 @@ if TYPE_CHECKING:
     from chime_kvs_pool.pool import (
         KinesisVideoStreamPoolBase as KinesisVideoStreamPoolBase,
     )
+    from chime_kvs_pool.pool import (
+        PoolEventType as PoolEventType,
+    )
 
 _EXPORTS = {
+    "FAILURE_EVENT_TYPES": "chime_kvs_pool.pool",
     "IKinesisVideoStreamPool": "chime_kvs_pool.pool",
     "KinesisVideoStreamPool": "chime_kvs_pool.pool",
     "KinesisVideoStreamPoolBase": "chime_kvs_pool.pool",
+    "PoolEventType": "chime_kvs_pool.pool",
     "PoolHandler": "chime_kvs_pool.handler",
 }
 
-__all__ = ["IKinesisVideoStreamPool", "KinesisVideoStreamPool", "KinesisVideoStreamPoolBase", "PoolHandler"]
+__all__ = [
+    "FAILURE_EVENT_TYPES",
+    "IKinesisVideoStreamPool",
+    "KinesisVideoStreamPool",
+    "KinesisVideoStreamPoolBase",
+    "PoolEventType",
+    "PoolHandler",
+]
 
 
 def __getattr__(name: str) -> Any:

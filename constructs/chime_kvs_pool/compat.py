@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import re
 from typing import Any
 
 from aws_cdk import aws_lambda as lambda_
@@ -51,10 +52,10 @@ def cdk_lib_release() -> tuple[int, ...] | None:
         return None
     numbers: list[int] = []
     for part in version.split("."):
-        digits = "".join(character for character in part if character.isdigit())
-        if not digits:
+        digits = re.match(r"\d+", part)  # "0rc1" -> 0
+        if digits is None:
             break
-        numbers.append(int(digits))
+        numbers.append(int(digits.group()))
     return tuple(numbers)
 
 
