@@ -186,7 +186,9 @@ class ResponseServer:
         with self._lock:
             expected.responses.append(body)
             if len(expected.responses) > 1:
-                return 400, f"{request_id}: a second response to the same request"
+                # S3 accepts a second PUT to a presigned URL (200, the object is overwritten); it is
+                # the protocol, not the transport, that it breaks: a problem for the tests, not an error.
+                return 200, f"{request_id}: a second response to the same request"
         expected.done.set()
         return 200, None
 
