@@ -8,8 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import chart, cold_start, lifecycle_calls, report, synth_scale, wait_latency
-from bench.config import CHART, OURS, README, BenchConfig
+from bench import chart, cold_start, lifecycle_calls, report, scale, synth_scale, wait_latency
+from bench.config import CHART, OURS, README, SCALE_CHART, BenchConfig
 from bench.harness import handler_function
 from bench.measure import Progress
 from bench.results import Row, text_table
@@ -26,8 +26,11 @@ def run_all(
     rows += wait_latency.rows(waits)
     rows += lifecycle_calls.run(config, ours, progress)
     rows += synth_scale.rows(synth)
+    scale_runs = scale.run(config, progress)
+    rows += scale.rows(scale_runs, config.scale_delay)
     if chart_path is not None:
         chart.draw(waits, chart_path)
+        chart.draw_scale(scale_runs, chart_path.with_name(SCALE_CHART.name))
     return rows, synth.skipped
 
 

@@ -10,6 +10,7 @@ REPO_ROOT = BENCH_DIR.parent
 PEERS_DIR = BENCH_DIR / "peers"
 README = BENCH_DIR / "README.md"
 CHART = BENCH_DIR / "wait_latency.png"
+SCALE_CHART = BENCH_DIR / "scale.png"
 
 OURS = "ours"
 NATIVE_L1 = "native_l1"
@@ -37,6 +38,10 @@ class BenchConfig:
     wait_delays: tuple[float, ...] = (0.0, 2.0, 10.0, 30.0)
     # The long delays dominate the run time, so they are repeated less.
     wait_repeats: dict[float, int] = field(default_factory=lambda: {0.0: 3, 2.0: 3, 10.0: 2, 30.0: 1})
+    # The scale case: one stack of N pools under the emulator's rate limits; a pool settles (ACTIVE,
+    # updated, deleted) this many seconds after the call.
+    scale_pools: tuple[int, ...] = (1, 10, 50)
+    scale_delay: float = 5.0
 
     def repeats_for_delay(self, delay: float) -> int:
         return self.wait_repeats.get(delay, 1)
@@ -52,4 +57,6 @@ class BenchConfig:
             cold_start_repeats=1,
             wait_delays=(0.0,),
             wait_repeats={0.0: 1},
+            scale_pools=(1, 2),
+            scale_delay=0.2,
         )

@@ -6,6 +6,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.config import SCALE_CHART
 from bench.results import Row, markdown_table
 
 # Why a target can be missed and what would close it, keyed by (case, start of the measure). Only
@@ -46,6 +47,26 @@ MISS_NOTES: dict[tuple[str, str], str] = {
         "(1.6x): ServiceToken plus ServiceTimeout alone take the budget. What would close it: a shorter "
         "logical id for the handler function, which would change the ServiceToken of every deployed "
         "pool (CloudFormation refuses that update), so it is only an option for a new major version."
+    ),
+    ("scale", "deploy wall time"): (
+        "The rate limits alone put the target out of reach: 50 Creates at 5 per second after a burst "
+        "of 5 take 9 s before the last pool starts its 5 s, a floor of 14 s (the row above), already "
+        "2.1x a 6.6 s deploy of one pool; every pool then needs a Get that sees it ACTIVE, at 10 per "
+        "second shared with the pools still polling. On top of that, the 50 cold starts share this "
+        "machine's 2 cores (in Lambda each environment has its own): in a run at load average 13 to "
+        "23 the first API call of the stack came 12 s after the deploy began, against about 1 s at "
+        "N=1. Every pool succeeds, and the update and destroy, which reuse the warm environments, "
+        "end within a few seconds of the floor. What would close it: a higher request rate (the "
+        "quotas are assumptions: docs/emulator.md), or a deploy of one pool that takes longer."
+    ),
+    ("scale", "update wall time"): (
+        "Same floor as the deploy (14 s at N=50: 50 Updates at 5 per second after a burst of 5, then "
+        "5 s), with warm environments: what remains above the floor is the Gets that see each pool "
+        "ACTIVE again, shared at 10 per second."
+    ),
+    ("scale", "destroy wall time"): (
+        "Same floor as the deploy (14 s at N=50: 50 Deletes at 5 per second after a burst of 5, then "
+        "5 s until each pool is gone), with warm environments."
     ),
     ("api calls", "retention update"): (
         "The update takes its difference from OldResourceProperties and calls Update, then polls Get "
@@ -106,6 +127,14 @@ def render(rows: list[Row], chart: Path | None, skipped: dict[str, str], total_s
         "  the crossing of IAM's 10,240-character limit is extrapolated along the measured line.",
         "- **footprint**: the synthesized handler asset zipped, and the function process's peak resident",
         "  memory (`VmHWM`) after one create / update / delete lifecycle.",
+        "- **scale**: one stack of N pools (ours synthesized at N), deployed, updated (every pool's",
+        "  retention) and destroyed through the offline CloudFormation driver, which plays independent",
+        "  resources in parallel, with the local Lambda running up to N execution environments (cold",
+        "  starts included) and the emulator's API rate limits on (5 requests/s per mutating operation,",
+        "  10 per Get and List: assumptions, docs/emulator.md). A pool settles 5 s after each call",
+        "  (ACTIVE after Create and Update, gone after Delete). Calls per pool count every pool API",
+        "  request, throttled ones included; each throttled call was retried. Peer: the naive crhelper",
+        "  handler as the function's code (its client with botocore's default retry settings), deploy only.",
         "",
         "## Results",
         "",
@@ -114,6 +143,7 @@ def render(rows: list[Row], chart: Path | None, skipped: dict[str, str], total_s
     ]
     if chart is not None:
         lines += ["## Wait latency", "", f"![Wait latency against D]({chart.name})", ""]
+        lines += ["## Scale", "", f"![Wall time against N]({SCALE_CHART.name})", ""]
     notes = miss_notes(rows)
     skipped_lines = [f"- {name}: {reason}" for name, reason in skipped.items()]
     if notes or skipped_lines:

@@ -35,13 +35,14 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Row], Path
     progress_log = workdir / "progress.txt"
     with progress_log.open("w") as stream:
         rows, _skipped = run_all(BenchConfig.smoke(workdir), Progress(stream=stream), workdir / "chart.png")
+    assert (workdir / "scale.png").read_bytes().startswith(b"\x89PNG")
     return rows, workdir, progress_log.read_text()
 
 
 @pytest.mark.timeout(180)
 def test_every_case_yields_well_formed_rows(smoke_run: tuple[list[Row], Path, str]) -> None:
     rows, _, progress = smoke_run
-    assert {row.case for row in rows} == {"cold start", "wait", "api calls", "footprint", "synth"}
+    assert {row.case for row in rows} == {"cold start", "wait", "api calls", "footprint", "synth", "scale"}
     for row in rows:
         assert len(cells(row)) == len(COLUMNS)
         assert row.ours, row
@@ -51,6 +52,8 @@ def test_every_case_yields_well_formed_rows(smoke_run: tuple[list[Row], Path, st
     assert progress.count("] synth ") == 4
     assert progress.count("] cold start ") == 2
     assert progress.count("] wait ") == 1
+    # Scale at N=1 and 2: ours deploys, updates and destroys; the naive peer deploys.
+    assert progress.count("] scale ") == 8
 
 
 @pytest.mark.timeout(180)
@@ -59,6 +62,10 @@ def test_deterministic_measures_follow_the_code_paths(smoke_run: tuple[list[Row]
     by_measure = {(row.case, row.measure): row for row in rows}
     no_op = by_measure[("api calls", "no-op update")]
     assert "(0 mutating)" in no_op.ours
+    # Under the rate limits every one of our pools succeeds, at each N.
+    for pools in (1, 2):
+        failed = by_measure[("scale", f"N={pools}: pools FAILED (deploy, update, destroy)")]
+        assert (failed.ours, failed.met) == (f"0 of {pools}", True)
     functions = by_measure[("synth", "Lambda functions, N=1/2")]
     assert functions.ours == "1 / 1"
     assert functions.theirs == "native L1 0 / 0"
