@@ -41,6 +41,9 @@ _API_PREFIX = "/2018-06-01/runtime"
 # Lambda gives a new execution environment 10 s to initialise; a cold start here also pays for the
 # interpreter and boto3 imports on a busy machine, so allow more before calling it a failure.
 INIT_TIMEOUT_SECONDS = 30.0
+# Environments started together share this machine's cores (in Lambda each has its own): each one
+# initialising at the same time adds this much to the others' allowance.
+INIT_SECONDS_PER_CONCURRENT_START = 1.0
 # How long a killed process may take to go away before it is killed harder.
 _KILL_GRACE_SECONDS = 5.0
 
@@ -221,6 +224,8 @@ class _Environment:
         self.number = number
         self.server = RuntimeApiServer(owner.config.function_arn)
         self.process: subprocess.Popen[bytes] | None = None
+        self.init_allowance = 0.0
+        self.initialising = False
         self._started = False
 
     def start(self) -> None:
@@ -241,10 +246,18 @@ class _Environment:
             return self._await(invocation)
         finally:
             self.server.forget(invocation)
+            self._initialised()
+
+    def _initialised(self) -> None:
+        """This environment no longer competes with the others' initialisation."""
+        if self.initialising:
+            self.owner.starting(-1)
+            self.initialising = False
+            self.init_allowance = 0.0
 
     def _await(self, invocation: _Invocation) -> InvocationResult:
         request_id = invocation.request_id
-        init_deadline = time.monotonic() + INIT_TIMEOUT_SECONDS
+        init_deadline = time.monotonic() + INIT_TIMEOUT_SECONDS + self.init_allowance
         while not invocation.picked_up.wait(0.05):
             if invocation.done.is_set():
                 break
@@ -253,6 +266,7 @@ class _Environment:
                 failure = self.server.init_error
                 invocation.finish(InvocationResult(request_id, "init_error", failure, "Runtime.InitError"))
                 return invocation.result  # type: ignore[return-value]
+        self._initialised()
         # The deadline is the one the handler was given; a little slack covers the report's trip.
         while not invocation.done.wait(0.05):
             if self.exited():
@@ -275,7 +289,10 @@ class _Environment:
 
     def ensure_process(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.init_allowance = 0.0
             return
+        self.initialising = True
+        self.init_allowance = INIT_SECONDS_PER_CONCURRENT_START * self.owner.starting(+1)
         self.start()
         self.server.init_error = None
         self.process = subprocess.Popen(
@@ -335,6 +352,7 @@ class LocalLambda:
         self._lock = threading.Lock()
         self._environments: list[_Environment] = []
         self._idle: list[_Environment] = []  # most recently used last
+        self._starting = 0
         self._log_handle: IO[bytes] | None = None
         self._queue = ThreadPoolExecutor(
             max_workers=max_environments, thread_name_prefix=f"lambda-{config.function_name}"
@@ -420,6 +438,12 @@ class LocalLambda:
                 self.log_file.parent.mkdir(parents=True, exist_ok=True)
                 self._log_handle = self.log_file.open("ab")
             return self._log_handle if self._log_handle is not None else subprocess.DEVNULL
+
+    def starting(self, change: int) -> int:
+        """Count environments initialising (``change`` +1 or -1); returns how many others are."""
+        with self._lock:
+            self._starting += change
+            return max(self._starting - 1, 0)
 
     def count_cold_start(self) -> None:
         with self._lock:
