@@ -370,11 +370,12 @@ class CloudFormationDriver:
             definition = resources[logical_id]
             resource_type = definition["Type"]
             self._event(stack, logical_id, resource_type, "IMPORT_IN_PROGRESS")
-            found = read(resource_type, identifier)
+            reason = f"Resource of type '{resource_type}' with identifier '{dict(identifier)}' was not found"
+            try:
+                found = read(resource_type, identifier)
+            except OperationFailed as failure:  # the read itself failed (access denied, a bad identifier)
+                found, reason = None, str(failure)
             if found is None:
-                reason = (
-                    f"Resource of type '{resource_type}' with identifier '{dict(identifier)}' was not found"
-                )
                 self._event(stack, logical_id, resource_type, "IMPORT_FAILED", None, reason)
                 previous.status = "IMPORT_ROLLBACK_IN_PROGRESS"
                 self._stack_event(previous, previous.status, reason)

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from local.cloudformation import ImportedResource, ImportReader, OperationFailed
 
@@ -53,6 +54,9 @@ def native_pool_reader(endpoint_url: str) -> ImportReader:
             response = client.get_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
         except client.exceptions.NotFoundException:
             return None
+        except ClientError as error:  # CloudFormation's read was refused: the import fails
+            code = error.response.get("Error", {}).get("Code", "error")
+            raise OperationFailed(f"reading {arn} for the import failed: {code}") from error
         pool = response["KinesisVideoStreamPoolConfiguration"]
         attributes = {
             "Arn": pool["PoolArn"],

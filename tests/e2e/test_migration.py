@@ -192,6 +192,15 @@ def test_an_import_of_a_missing_pool_rolls_back_and_a_bad_change_set_is_refused(
     assert stack.status == "IMPORT_ROLLBACK_COMPLETE"
     assert NATIVE_ID not in stack.resources
     assert cloud.statuses(NATIVE_ID) == ["IMPORT_IN_PROGRESS", "IMPORT_FAILED"]
+    # A read that is refused (CloudFormation's own permissions) fails the import the same way.
+    some_arn = cloud.emulator.pool_arn(REGION, TO_NATIVE_POOL)
+    cloud.emulator.deny_access_key("cloudformation", "GetMediaPipelineKinesisVideoStreamPool")
+    refused = cloud.import_native("ToNativeImported", some_arn)
+    assert refused.status == "IMPORT_ROLLBACK_COMPLETE"
+    assert NATIVE_ID not in refused.resources
+    assert any(
+        e.reason and "ForbiddenException" in e.reason for e in cloud.events if e.status == "IMPORT_FAILED"
+    )
     # CloudFormation refuses an import change set whose resource has no DeletionPolicy.
     with pytest.raises(OperationFailed, match="has no DeletionPolicy"):
         cloud.import_native("ToNativeNoPolicy", missing)
