@@ -41,7 +41,8 @@ STEPS = (
     Step("retention update", 1, 2),  # Update, then one Get that sees ACTIVE
     Step("tag-only update", 1, 2),  # TagResource for the changed value, one Get for Data
     Step("no-op update", 0, 1),  # one Get for Data
-    Step("delete", 1, 2),  # Delete, then one Get that finds it gone
+    # ListTagsForResource (whose pool is it: docs/handler.md "Ownership"), Delete, one Get that finds it gone
+    Step("delete", 1, 3),
 )
 
 
