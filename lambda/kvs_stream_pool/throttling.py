@@ -52,12 +52,12 @@ class _Invocation:
             self._remaining = remaining_seconds
             self.margin_seconds = margin_seconds
 
-    def affordable(self) -> float:
-        """Seconds that may still be slept before the margin; 0 outside an invocation."""
+    def affordable(self) -> float | None:
+        """Seconds that may still be slept before the margin; None outside an invocation."""
         with self._lock:
             remaining = self._remaining
         if remaining is None:
-            return 0.0
+            return None
         return remaining() - self.margin_seconds
 
 
@@ -92,10 +92,11 @@ def retry_delay(attempts: int, rng: Callable[[], float] = random.random) -> floa
 
 def _needs_retry(attempts: int, response: Any = None, **_: Any) -> float | bool | None:
     """botocore's ``needs-retry`` event: a delay to retry after, False to stop, None: botocore decides."""
-    if not is_throttling(response):
-        return None
+    affordable = _INVOCATION.affordable()
+    if affordable is None or not is_throttling(response):
+        return None  # outside an invocation, or not throttled: botocore's own rule
     delay = retry_delay(attempts)
-    if _INVOCATION.affordable() - delay <= 0:
+    if affordable - delay <= 0:
         logger.warning("Throttled %d time(s); no time left to retry", attempts)
         return False  # no retry at all (not botocore's either): the caller sees the throttling error
     if attempts % 10 == 0:

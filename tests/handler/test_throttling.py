@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chime_kvs_pool.runtime import throttling
@@ -11,6 +13,7 @@ from .conftest import CloudFormation, pool_properties
 
 CREATE = "CreateMediaPipelineKinesisVideoStreamPool"
 GET = "GetMediaPipelineKinesisVideoStreamPool"
+LIST = "ListMediaPipelineKinesisVideoStreamPools"
 BOTOCORE_ATTEMPTS = 5
 
 
@@ -78,3 +81,16 @@ def test_delays_are_jittered_and_capped() -> None:
     assert throttling.retry_delay(3, rng=lambda: 0.5) == throttling.BASE_DELAY_SECONDS * 2
     assert throttling.retry_delay(40, rng=lambda: 1.0) == throttling.MAX_DELAY_SECONDS
     assert throttling.retry_delay(40, rng=lambda: 0.0) == 0.0
+
+
+def test_outside_an_invocation_botocore_decides(chime_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttling, "_INVOCATION", throttling._Invocation())
+    client = throttling.install(
+        chime_emulator.client_for(retries={"mode": "legacy", "total_max_attempts": 3})
+    )
+    chime_emulator.backend.faults.add(LIST, "throttle", count=None)
+
+    with pytest.raises(client.exceptions.ThrottledClientException):
+        client.list_media_pipeline_kinesis_video_stream_pools()
+
+    assert len(chime_emulator.backend.calls(LIST)) == 3
