@@ -396,7 +396,7 @@ def delete_pool(
     except ClientError as error:
         if _error_code(error) == "NotFoundException":
             gone = f"pool {physical_id} was already gone"
-            return gone + ("; its streams were kept (its PoolId is unknown)" if stream_client_for else "")
+            return gone + (_streams_of_unknown_pool(physical_id) if stream_client_for else "")
         raise PoolError(
             f"reading the owner of pool {physical_id} failed, so it was left in place: {_error_text(error)}"
         ) from error
@@ -412,7 +412,7 @@ def delete_pool(
             current = _get_pool(client, physical_id)
         except ClientError as error:
             if _error_code(error) == "NotFoundException":
-                return f"pool {physical_id} was already gone; its streams were kept (its PoolId is unknown)"
+                return f"pool {physical_id} was already gone" + _streams_of_unknown_pool(physical_id)
             raise PoolError(f"reading pool {physical_id} failed: {_error_text(error)}") from error
         pool_id = current.get("PoolId")
         stream_region = current.get("StreamConfiguration", {}).get("Region")
@@ -451,6 +451,18 @@ def delete_pool(
         f"pool still {status} when this invocation's wait ended; {streams_kept}deletion of "
         f"{physical_id} requested (the service completes it once meetings using the pool end)"
     )
+
+
+def _streams_of_unknown_pool(arn: str) -> str:
+    """A gone pool's streams cannot be matched: only the pool knew its PoolId. Say where to look."""
+    prefix = f"{pool_rules.POOL_ID_PREFIX}-{pool_rules.pool_name_in_arn(arn)}-"
+    logger.warning(
+        "Pool %s was already gone, so its PoolId is unknown and its Kinesis video streams were kept; "
+        "they are named %s<uuid>-* (other pools of that name share the prefix)",
+        arn,
+        prefix,
+    )
+    return f"; its streams were kept (its PoolId is unknown; they are named {prefix}<uuid>-*)"
 
 
 def _kept_for_its_owner(

@@ -257,6 +257,7 @@ def test_a_pool_already_gone_cannot_have_its_streams_matched(cfn: CloudFormation
 
     assert response["Status"] == "SUCCESS"
     assert "already gone" in response["Reason"] and "PoolId is unknown" in response["Reason"]
+    assert "ChimeMediaPipelines-gone-<uuid>-*" in response["Reason"], "where to look for them"
     assert cfn.backend.stream_names() == our_streams
 
 
