@@ -151,8 +151,9 @@ def test_the_pipelines_asset_step_publishes_the_handler_to_both_environments(
 
 
 # cfn-lint's findings on what aws-cdk-lib itself generates: W3005, a DependsOn that a GetAtt already
-# implies (lambda.Function's on its role, CDK Pipelines' on the pipeline role), and on the pipeline's
-# cross-account actions E3703, a style rule preferring Fn::Sub to an Fn::Join of the role ARN.
+# implies (lambda.Function's on its role, CDK Pipelines' on the pipeline role), and E3703 (pipeline
+# action configuration), whose RoleArn format check reports the Fn::Join that CDK Pipelines writes for
+# each cross-account deploy action's role ("Prefer using Fn::Sub over Fn::Join with an empty delimiter").
 GENERATED_WARNINGS = {"W3005"}
 PIPELINE_STYLE_ERROR = "E3703"
 
