@@ -402,7 +402,7 @@ def delete_pool(
         ) from error
     kept = _kept_for_its_owner(client, physical_id, tags, owner)
     if kept is not None:
-        logger.info("Delete: %s", kept)
+        logger.warning("Delete: %s", kept)
         return kept
 
     pool_id = stream_region = None

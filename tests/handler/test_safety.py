@@ -31,7 +31,7 @@ def _pool_names(cfn: CloudFormation) -> list[str]:
 
 
 def test_a_delete_from_a_logical_resource_that_no_longer_holds_the_pool_leaves_it(
-    cfn: CloudFormation,
+    cfn: CloudFormation, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A construct moved from path X (logical id OldPool) to path Y (NewPool), same pool_name, adopting.
     properties = pool_properties("moved", DeleteStreamsOnDelete="true", AdoptExisting="true")
@@ -48,6 +48,8 @@ def test_a_delete_from_a_logical_resource_that_no_longer_holds_the_pool_leaves_i
     assert _pool_names(cfn) == ["moved"]
     assert cfn.backend.stream_names() == sorted(streams)
     assert cfn.backend.calls(DELETE) == [] and cfn.backend.calls("DeleteStream") == []
+    # An operator reading the function's log sees it as a warning, not as a routine delete.
+    assert any(r.levelno == logging.WARNING and "left in place" in r.getMessage() for r in caplog.records)
 
 
 def test_the_adopters_delete_never_deletes_the_pool_and_hands_it_back(cfn: CloudFormation) -> None:
