@@ -185,20 +185,34 @@ def action_matches(pattern: str, action: str) -> bool:
 
 
 def arn_matches(pattern: str, arn: str) -> bool:
-    """IAM's resource match: part by part for the first five ARN parts, the resource part whole."""
+    """IAM's resource match: wildcards stay within their ARN part (the parts separated by the first
+    five colons), except a ``*`` that ends a part, which IAM lets reach across the colons after it;
+    the resource part is matched whole, colons included."""
     if pattern == "*":
         return True
-    pattern_parts = pattern.split(":", _ARN_PARTS - 1)
-    arn_parts = arn.split(":", _ARN_PARTS - 1)
-    if len(pattern_parts) != _ARN_PARTS or len(arn_parts) != _ARN_PARTS:
-        # An ARN pattern with too few parts matches nothing (its wildcards cannot span parts).
-        return (
-            not pattern.startswith("arn:") and _glob(pattern, case_sensitive=True).fullmatch(arn) is not None
-        )
-    return all(
-        _glob(wanted, case_sensitive=True).fullmatch(actual) is not None
-        for wanted, actual in zip(pattern_parts, arn_parts, strict=True)
-    )
+    if not pattern.startswith("arn:"):
+        return _glob(pattern, case_sensitive=True).fullmatch(arn) is not None
+    return _arn_glob(pattern).fullmatch(arn) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _arn_glob(pattern: str) -> re.Pattern[str]:
+    """The regular expression of an ARN pattern (see ``arn_matches``)."""
+    text: list[str] = []
+    colons = 0
+    for index, char in enumerate(pattern):
+        in_resource_part = colons >= _ARN_PARTS - 1
+        if char == ":":
+            colons += 1
+            text.append(":")
+        elif char == "*":
+            ends_part = index + 1 == len(pattern) or pattern[index + 1] == ":"
+            text.append(".*" if in_resource_part or ends_part else "[^:]*")
+        elif char == "?":
+            text.append("." if in_resource_part else "[^:]")
+        else:
+            text.append(re.escape(char))
+    return re.compile("".join(text), re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1024)

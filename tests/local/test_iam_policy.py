@@ -75,8 +75,14 @@ def test_action_wildcards(pattern: str, action: str, expected: bool) -> None:
         ("arn:aws:chime:us-east-1:210987654321:media-pipeline-kinesis-video-stream-pool/*", POOL, False),
         ("arn:aws:chime:us-east-1:123456789012:media-pipeline-kinesis-video-stream-pool/alph?", POOL, True),
         ("arn:aws:chime:us-east-1:123456789012:media-pipeline-kinesis-video-stream-pool/al", POOL, False),
-        # A wildcard stays within its ARN part: it cannot swallow the colons between parts.
-        ("arn:aws:chime:*:media-pipeline-kinesis-video-stream-pool/*", POOL, False),
+        # A wildcard inside an ARN part stays there: it cannot swallow the colons between parts...
+        ("arn:aws:chime:us-*-1:media-pipeline-kinesis-video-stream-pool/*", POOL, False),
+        ("arn:aws:chime:u?:123456789012:media-pipeline-kinesis-video-stream-pool/*", POOL, False),
+        # ...but a "*" that ends a part reaches across the colons after it (IAM User Guide, "Using
+        # wildcards in resource ARNs").
+        ("arn:aws:chime:*:media-pipeline-kinesis-video-stream-pool/*", POOL, True),
+        ("arn:aws:chime:*", POOL, True),
+        ("arn:aws:kinesisvideo:*", POOL, False),
         # ...but the resource part is matched whole, colons and slashes included.
         ("arn:aws:logs:us-east-1:1:log-group:*", "arn:aws:logs:us-east-1:1:log-group:g:*", True),
         (
