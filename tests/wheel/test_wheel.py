@@ -38,7 +38,7 @@ CDK_LIB = "aws-cdk-lib"
 CONSUMER_APP = """\
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from chime_kvs_pool import KinesisVideoStreamPool
+from chime_kvs_pool import KinesisVideoStreamPool, PoolEventType
 
 app = cdk.App()
 stack = cdk.Stack(app, "Consumer", env=cdk.Environment(account="111122223333", region="eu-west-1"))
@@ -46,6 +46,28 @@ pool = KinesisVideoStreamPool(stack, "Pool", data_retention=cdk.Duration.hours(2
 second = KinesisVideoStreamPool(stack, "Second", pool_name="second-pool", stream_region="us-east-1")
 pool.grant_read(iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal()))
 cdk.CfnOutput(stack, "PoolArn", value=pool.pool_arn)
+# The rest of the construct's surface, so the oldest supported aws-cdk-lib meets all of it.
+cdk.Tags.of(pool).add("team", "media")
+KinesisVideoStreamPool(
+    stack,
+    "Options",
+    pool_name="options-pool",
+    stream_region="af-south-1",
+    meeting_media_regions=["af-south-1", "eu-west-2"],
+    api_region="eu-central-1",
+    delete_streams_on_delete=True,
+    ensure_service_linked_role=False,
+)
+pool.on_state_change("Gone", event_types=[PoolEventType.DELETED])
+pool.on_failure("Failures")
+pool.on_event("Any", description="every event")
+shared = KinesisVideoStreamPool.from_pool_attributes(
+    stack,
+    "Shared",
+    pool_arn="arn:aws:chime:eu-west-1:111122223333:media-pipeline-kinesis-video-stream-pool/shared",
+    pool_id="ChimeMediaPipelines-shared-6f1c2a3e-9b0d-4c5e-8f7a-1b2c3d4e5f60",
+)
+shared.grant_stream_consumer(iam.Role(stack, "Consumer", assumed_by=iam.AccountRootPrincipal()))
 cdk.CfnOutput(stack, "SecondPoolArn", value=second.pool_arn)
 try:
     from aws_cdk.aws_chime import CfnMediaPipelineKinesisVideoStreamPool as native
@@ -228,10 +250,16 @@ def test_a_cdk_app_outside_the_repo_synthesizes_with_the_bundled_handler(install
     pools = [r["Properties"] for r in resources if r["Type"] == "Custom::ChimeKinesisVideoStreamPool"]
     functions = [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::Function"]
     # Two pools, one shared handler function whose token both pools' resources carry.
-    assert len(pools) == 2
+    assert len(pools) == 3
     assert len(functions) == 1
-    assert pools[0]["ServiceToken"] == pools[1]["ServiceToken"]
-    assert {pool["StreamConfiguration"]["Region"] for pool in pools} == {"eu-west-1", "us-east-1"}
+    assert len({json.dumps(pool["ServiceToken"]) for pool in pools}) == 1
+    assert {pool["StreamConfiguration"]["Region"] for pool in pools} == {
+        "eu-west-1",
+        "us-east-1",
+        "af-south-1",
+    }
+    rules = [r["Properties"] for r in resources if r["Type"] == "AWS::Events::Rule"]
+    assert len(rules) == 3
     assert "second-pool" in [pool["PoolName"] for pool in pools]
     # The newest Python runtime the installed aws-cdk-lib offers (compat.py): the oldest supported has 3.13.
     expected_runtime = (
