@@ -14,6 +14,7 @@ under the real Lambda runtime (awslambdaric), with IAM enforced offline.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -33,6 +34,17 @@ def logical_id(cloud: Cloud, stack_name: str, construct_id: str) -> str:
         lid for lid in stack.resources if lid.startswith(construct_id) and lid != construct_id + "Arn"
     ]
     return found
+
+
+def logical_id_in(cloud: Cloud, version: str, pool_name: str) -> str:
+    """The logical id of the custom resource that declares ``pool_name`` in a synthesized version."""
+    template = json.loads((cloud.assembly / f"{version}.template.json").read_text())
+    (found,) = [
+        lid
+        for lid, resource in template["Resources"].items()
+        if resource["Type"].startswith("Custom::") and resource["Properties"].get("PoolName") == pool_name
+    ]
+    return str(found)
 
 
 def requests_of(cloud: Cloud, request_type: str, logical: str) -> list[dict[str, Any]]:
@@ -115,6 +127,20 @@ def test_the_rollback_of_a_deployment_that_adopted_a_pool_keeps_it(
     assert "e2e-preexisting" in cloud.pool_names()
     assert live_tags(cloud, "e2e-preexisting") == {}
     assert "e2e-adopt-broken" not in cloud.pool_names()
+
+
+def test_without_the_stack_flag_a_rollback_keeps_a_retained_resource_it_created(cloud: Cloud) -> None:
+    """The driver's side of the rule above: DeletionPolicy Retain alone keeps what a rollback would
+    delete, so no Delete reaches the handler at all."""
+    cloud.emulator.fail_pool_on_create("e2e-adopt-broken")
+
+    stack = cloud.deploy("AdoptBrokenRetained")
+
+    assert stack.status == "ROLLBACK_COMPLETE"
+    pool = logical_id_in(cloud, "AdoptBrokenRetained", "e2e-preexisting")
+    assert "DELETE_SKIPPED" in [e.status for e in cloud.events if e.logical_id == pool]
+    assert requests_of(cloud, "Delete", pool) == []
+    assert "e2e-preexisting" in cloud.pool_names()
 
 
 # ----- item 5 -----
