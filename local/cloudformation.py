@@ -23,7 +23,9 @@ CloudFormation's rules played here:
   (a made-up one when no response came, as CloudFormation does);
 - a failed update rolls back: in-place updates are updated back (old and new properties swapped),
   resources created or replaced during the update are deleted in the rollback's cleanup phase;
-- ``DeletionPolicy: Retain`` keeps the resource on stack deletion and on removal from the template;
+- ``DeletionPolicy: Retain`` keeps the resource on stack deletion and on removal from the template,
+  and a resource created by an operation that rolls back, unless the operation has the stack flag
+  ``RetainExceptOnCreate``; ``DeletionPolicy: RetainExceptOnCreate`` keeps it except on that rollback;
 - a rollback update that fails leaves the stack in ``UPDATE_ROLLBACK_FAILED``, and
   ``continue_update_rollback`` (ContinueUpdateRollback) sends that resource's rollback update again.
 - a resource import (``import_resources``, an IMPORT change set as ``cdk import`` runs it) brings
