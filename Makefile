@@ -22,12 +22,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # pytest-xdist workers for `make test`. The suite mostly waits (Lambda processes starting, emulated
-# service delays, HTTP round trips, crhelper's retry sleeps), so more workers than this machine's 2
-# cores pay off. loadgroup keeps each xdist_group (a module whose fixture is costly) on one worker.
+# service delays, HTTP round trips, retry sleeps), so more workers than this machine's 2 cores pay
+# off. loadscope, as tests/conftest.py refines it: a module at a time, except a few long modules
+# whose tests are handed out one by one.
 TEST_WORKERS ?= 4
 
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=10
 
 lint: setup
 	$(PY) -m ruff check .

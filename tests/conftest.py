@@ -85,6 +85,37 @@ def chime_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]
         yield RunningEmulator(backend, server.endpoint_url, emulator_client(server.endpoint_url), server)
 
 
+# -- pytest-xdist: which tests go to a worker together -------------------------------------------
+
+# ``make test`` runs ``--dist loadscope``, refined here: a worker gets a whole module at a time, so a
+# module-scoped fixture (a synth, the wheel and its virtualenv, the smoke bench) is built once, not
+# once per worker; but these modules, long and made of independent tests whose fixtures are cheap or
+# built once per run (tests/shared_work.py), are handed out test by test to spread their time.
+SPLIT_MODULES = frozenset(
+    {
+        "tests/reliability/test_fault_matrix.py",
+        "tests/reliability/test_bad_input.py",
+        "tests/e2e/test_lifecycle.py",
+        "tests/e2e/test_delete_permissions.py",
+    }
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """The controller's scheduler: loadscope with one scope per module, except SPLIT_MODULES."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrTestScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in SPLIT_MODULES else module
+
+    return ModuleOrTestScheduling(config, log)
+
+
 # -- end of the run (every process: the single one, or an xdist worker and the controller) ---------
 
 _LEAKS_KEY = pytest.StashKey[list[str]]()

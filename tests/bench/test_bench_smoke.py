@@ -24,10 +24,6 @@ from bench.templates import (
 )
 from bench.wait_latency import WaitResult, crhelper_floor, provider_floor
 
-# One pytest-xdist worker runs all of this file (make test's --dist loadgroup), so the smoke bench
-# runs once, not once per worker.
-pytestmark = pytest.mark.xdist_group("bench-smoke")
-
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Row], Path, str]:
