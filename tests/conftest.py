@@ -85,45 +85,85 @@ def chime_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]
         yield RunningEmulator(backend, server.endpoint_url, emulator_client(server.endpoint_url), server)
 
 
-# -- pytest-xdist: which tests go to a worker together -------------------------------------------
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
-# ``make test`` runs ``--dist loadscope``, refined here: a worker gets a whole module at a time, so a
-# module-scoped fixture (a synth, the wheel and its virtualenv, the smoke bench) is built once, not
-# once per worker; but these modules, long and made of independent tests whose fixtures are cheap or
-# built once per run (tests/shared_work.py), are handed out test by test to spread their time.
+
+# -- pytest-xdist: which tests go to a worker together, and in what order ----------------------------
+
+# ``make test`` runs ``--dist loadscope``, refined here. A worker gets a whole module at a time, so a
+# module-scoped fixture (a synth, a set of checkouts, the smoke bench) is built once, not once per
+# worker. These modules, long and made of independent tests whose fixtures are cheap or built once per
+# run (tests/shared_work.py), are handed out test by test instead:
 SPLIT_MODULES = frozenset(
     {
         "tests/reliability/test_fault_matrix.py",
         "tests/reliability/test_bad_input.py",
         "tests/e2e/test_lifecycle.py",
         "tests/e2e/test_delete_permissions.py",
+        "tests/wheel/test_asset_hash.py",
     }
 )
+# ... and these by parameter: each of their parametrized (session-scoped) fixtures, such as a
+# virtualenv per aws-cdk-lib version, is built by one worker, the versions side by side.
+SPLIT_BY_PARAMETER_MODULES = frozenset({"tests/wheel/test_wheel.py"})
+# Work handed out longest first, so that no long module starts last and runs alone at the end (the
+# longest, by --durations); the fault matrix's many short cells come last and fill the gaps.
+FIRST_MODULES = (
+    "tests/wheel/test_wheel.py",
+    "tests/wheel/test_asset_hash.py",
+    "tests/e2e/test_demo.py",
+    "tests/bench/test_bench_smoke.py",
+    "tests/reliability/test_bad_input.py",
+    "tests/e2e/test_safety.py",
+    "tests/unit/test_app.py",
+)
+LAST_MODULES = ("tests/reliability/test_fault_matrix.py",)
+
+
+def _module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker: the long modules first, the fault matrix last (the order the controller
+    hands the work out in; every worker sorts alike). Without xdist, pytest's own order is kept."""
+    if not _is_xdist_worker(config):
+        return
+
+    def rank(item: pytest.Item) -> int:
+        module = _module_of(item.nodeid)
+        if module in FIRST_MODULES:
+            return FIRST_MODULES.index(module)
+        return len(FIRST_MODULES) + (1 if module in LAST_MODULES else 0)
+
+    items.sort(key=rank)  # stable: each module keeps its own order
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """The controller's scheduler: loadscope with one scope per module, except SPLIT_MODULES."""
+    """The controller's scheduler: loadscope with the scopes above, in the workers' order."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class ModuleOrTestScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    class ModuleTestOrParameterScheduling(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return nodeid if module in SPLIT_MODULES else module
+            module = _module_of(nodeid)
+            if module in SPLIT_MODULES:
+                return nodeid
+            if module in SPLIT_BY_PARAMETER_MODULES and nodeid.endswith("]"):
+                return module + nodeid[nodeid.index("[") :]
+            return module
 
-    return ModuleOrTestScheduling(config, log)
+    config.option.loadscopereorder = False  # keep the order above, not "most tests first"
+    return ModuleTestOrParameterScheduling(config, log)
 
 
 # -- end of the run (every process: the single one, or an xdist worker and the controller) ---------
 
 _LEAKS_KEY = pytest.StashKey[list[str]]()
 _WORKER_REPORT_KEY = "chime_kvs_pool_reliability"
-
-
-def _is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 @pytest.hookimpl(optionalhook=True)

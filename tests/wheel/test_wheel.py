@@ -24,10 +24,7 @@ from pathlib import Path
 
 import pytest
 
-# make test's --dist loadgroup: the tests of one environment run on one pytest-xdist worker, so each
-# virtualenv is built once, and the two environments build on two workers at the same time. The
-# wheel-only tests join the pinned environment's worker, which builds the wheel anyway.
-WHEEL_GROUP = {"oldest": "wheel-oldest", "pinned": "wheel-pinned"}
+from tests.shared_work import build_once
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_SOURCE = REPO / "lambda" / "kvs_stream_pool"
@@ -131,26 +128,29 @@ def _run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedP
 
 @pytest.fixture(scope="session")
 def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wheels = tmp_path_factory.mktemp("wheels")
-    _run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
-        wheels,
-        PIP_TIMEOUT_SECONDS,
-    )
-    (wheel,) = wheels.glob("chime_kvs_pool-*.whl")
+    """Built once per run: pytest-xdist workers share it (pip builds in the source tree, one at a time)."""
+
+    def build(wheels: Path) -> None:
+        wheels.mkdir(parents=True)
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
+            wheels,
+            PIP_TIMEOUT_SECONDS,
+        )
+
+    (wheel,) = build_once(tmp_path_factory, "wheels", build).glob("chime_kvs_pool-*.whl")
     return wheel
 
 
 @pytest.fixture(
     scope="session",
-    params=[
-        pytest.param(name, marks=pytest.mark.xdist_group(WHEEL_GROUP[name]))
-        for name in sorted(CDK_LIB_VERSIONS)
-    ],
+    params=sorted(CDK_LIB_VERSIONS),
 )
 def installed(
     request: pytest.FixtureRequest, built_wheel: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[InstalledWheel]:
+    """One virtualenv per aws-cdk-lib version. make test hands this module out by parameter
+    (tests/conftest.py), so the two are built by two pytest-xdist workers at the same time."""
     version = CDK_LIB_VERSIONS[request.param]
     root = tmp_path_factory.mktemp(f"consumer-{request.param}")
     venv = root / "venv"
@@ -167,7 +167,6 @@ def installed(
     yield InstalledWheel(built_wheel, python, workdir, version)
 
 
-@pytest.mark.xdist_group(WHEEL_GROUP["pinned"])
 def test_the_declared_range_is_tested_at_both_ends() -> None:
     """The oldest supported release is older than the pin (else the range would be a pin in disguise)."""
     oldest, pinned = (
@@ -177,7 +176,6 @@ def test_the_declared_range_is_tested_at_both_ends() -> None:
     assert oldest[0] == pinned[0] == 2
 
 
-@pytest.mark.xdist_group(WHEEL_GROUP["pinned"])
 def test_the_wheel_declares_ranges_not_pins(built_wheel: Path) -> None:
     with zipfile.ZipFile(built_wheel) as wheel:
         (metadata_name,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
@@ -196,7 +194,6 @@ def test_the_wheel_declares_ranges_not_pins(built_wheel: Path) -> None:
     assert ">=10.0.0" in requires["constructs"] and "<11.0.0" in requires["constructs"]
 
 
-@pytest.mark.xdist_group(WHEEL_GROUP["pinned"])
 def test_the_wheel_ships_one_namespace_with_the_handler_and_its_requirements(built_wheel: Path) -> None:
     names = set(zipfile.ZipFile(built_wheel).namelist())
     # Only chime_kvs_pool in site-packages: no generic top-level name that could clash with a user's.
