@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.wheel.checkout import checkout
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = "ChimeKvsPoolDemo"
@@ -37,27 +38,6 @@ class Synth:
     asset_hash: str
     template: bytes
     asset_files: frozenset[str]
-
-
-def _tracked_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60
-    ).stdout
-    return [name for name in listed.decode().split("\0") if name]
-
-
-def _checkout(target: Path, mtime: int) -> Path:
-    """Copy the tracked files (links as links) into ``target``, every file's mtime set to ``mtime``."""
-    for name in _tracked_files():
-        source = REPO / name
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            destination.symlink_to(os.readlink(source))
-        elif source.is_file():  # a tracked file deleted in the working tree is not part of it
-            shutil.copyfile(source, destination)
-            os.utime(destination, (mtime, mtime))
-    return target
 
 
 def _touch(checkout: Path, mtime: int) -> None:
@@ -110,7 +90,7 @@ def _synth(checkout: Path, outdir: Path) -> Synth:
 @pytest.fixture(scope="module")
 def checkouts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("checkouts")
-    return _checkout(root / "first" / "repo", MTIME_A), _checkout(root / "elsewhere" / "clone", MTIME_B)
+    return checkout(root / "first" / "repo", MTIME_A), checkout(root / "elsewhere" / "clone", MTIME_B)
 
 
 def test_two_checkouts_in_different_folders_give_the_same_asset_hash_and_template(

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.shared_work import build_once
+from tests.wheel.checkout import checkout
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER_SOURCE = REPO / "lambda" / "kvs_stream_pool"
@@ -126,19 +127,23 @@ def _run(command: list[str], cwd: Path, timeout: float) -> subprocess.CompletedP
     return result
 
 
+def _build_wheel(wheels: Path) -> None:
+    """Build from a fresh checkout: setuptools writes build/ and egg-info next to the sources, which
+    the repository's own (and a stale or concurrent build's) must not leak into."""
+    source = checkout(wheels.with_name(f"{wheels.name}-source"))
+    wheels.mkdir(parents=True)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)],
+        wheels,
+        PIP_TIMEOUT_SECONDS,
+    )
+
+
 @pytest.fixture(scope="session")
 def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per run: pytest-xdist workers share it (pip builds in the source tree, one at a time)."""
-
-    def build(wheels: Path) -> None:
-        wheels.mkdir(parents=True)
-        _run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
-            wheels,
-            PIP_TIMEOUT_SECONDS,
-        )
-
-    (wheel,) = build_once(tmp_path_factory, "wheels", build).glob("chime_kvs_pool-*.whl")
+    """Built once per run: pytest-xdist workers share it (whichever asks first builds it)."""
+    wheels = build_once(tmp_path_factory, "wheels", _build_wheel)
+    (wheel,) = wheels.glob("chime_kvs_pool-*.whl")
     return wheel
 
 
@@ -156,9 +161,19 @@ def installed(
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], root, PIP_TIMEOUT_SECONDS)
     python = venv / "bin" / "python"
-    # The wheel's own dependency ranges, resolved by pip around the user's aws-cdk-lib.
+    # The wheel's own dependency ranges, resolved by pip around the user's aws-cdk-lib. No byte code
+    # compiled at install (aws-cdk-lib's is large): the app compiles what it imports.
     _run(
-        [str(python), "-m", "pip", "install", "--quiet", str(built_wheel), f"{CDK_LIB}=={version}"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            str(built_wheel),
+            f"{CDK_LIB}=={version}",
+        ],
         root,
         PIP_TIMEOUT_SECONDS,
     )
