@@ -162,6 +162,19 @@ class IKinesisVideoStreamPool(IResource, Protocol):
         """An EventBridge rule for this pool's state change events (optionally only some types)."""
         ...
 
+    def on_failure(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this pool's failure events."""
+        ...
+
     @property
     def media_pipeline_kinesis_video_stream_pool_ref(self) -> Any:
         """aws-cdk-lib's reference to this pool (``IMediaPipelineKinesisVideoStreamPoolRef``)."""
