@@ -31,6 +31,11 @@ from chime_kvs_pool.runtime import pool_rules
 
 # The fixed id that makes the handler a singleton: found on the Stack, created on first use.
 HANDLER_ID = "ChimeKvsPoolHandler"
+# The function's logical id, fixed and short: every pool's ServiceToken is an Fn::GetAtt of it, so
+# its length is paid once per pool (CDK's own, ChimeKvsPoolHandlerFunction<hash>, cost 26 bytes more
+# per pool). A logical id no other resource of the stack may take: CDK refuses a duplicate at synth.
+# Changing it would change every deployed pool's ServiceToken, which CloudFormation refuses.
+FUNCTION_LOGICAL_ID = "KvsPoolFn"
 
 HANDLER_ENTRY_POINT = "chime_kvs_pool.runtime.index.handler"
 # The newest Python runtime that the installed aws-cdk-lib offers (python3.14 with the pinned one,
@@ -180,6 +185,9 @@ class PoolHandler(Construct):
             role=self.role,
             log_group=self.log_group,
         )
+        function_resource = self.function.node.default_child
+        assert isinstance(function_resource, CfnResource)
+        function_resource.override_logical_id(FUNCTION_LOGICAL_ID)
 
     @classmethod
     def of(cls, scope: IConstruct) -> PoolHandler:

@@ -664,6 +664,7 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             removal_policy=policy,
             service_timeout=Duration.seconds(wait_seconds + SERVICE_TIMEOUT_MARGIN.to_seconds()),
         )
+        self._omit_default_policies(policy)
         for needed_policy in needed:
             if needed_policy is not None:
                 self._resource.node.add_dependency(needed_policy)
@@ -789,6 +790,18 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         validation.check_removal_policy(self.node.path, policy)
         validation.check_stream_cleanup_removal_policy(self.node.path, policy, self._delete_streams)
         self._resource.apply_removal_policy(policy)
+        self._omit_default_policies(policy)
+
+    def _omit_default_policies(self, policy: RemovalPolicy) -> None:
+        """DESTROY is CloudFormation's default DeletionPolicy and UpdateReplacePolicy (Delete) for a
+        custom resource: left out of the template, like the handler's defaults, since every pool of a
+        stack pays for them (67 bytes each). Any other policy is written as CDK writes it."""
+        if policy != RemovalPolicy.DESTROY:
+            return
+        resource = self._resource.node.default_child
+        assert isinstance(resource, CfnResource)
+        resource.cfn_options.deletion_policy = None
+        resource.cfn_options.update_replace_policy = None
 
     @property
     def pool_arn(self) -> str:

@@ -95,7 +95,8 @@ def test_app_defaults(tmp_path: Path) -> None:
     _, pool = the_pool(template)
     assert pool_rules.pool_name_error(pool["Properties"]["PoolName"]) is None
     assert pool["Properties"]["StreamConfiguration"] == {"Region": {"Ref": "AWS::Region"}}
-    assert pool["DeletionPolicy"] == "Delete"
+    # DESTROY is CloudFormation's default (Delete), left out of the template.
+    assert "DeletionPolicy" not in pool and "UpdateReplacePolicy" not in pool
     assert set(template["Outputs"]) == {"PoolArn", "PoolId"}
 
 

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from chime_kvs_pool import KinesisVideoStreamPool, PoolHandler
 from chime_kvs_pool.bundling import copy_installed_distribution
+from chime_kvs_pool.handler import FUNCTION_LOGICAL_ID
 from tests.unit.conftest import POOL_TYPE, new_stack
 
 HANDLER_ACTIONS = {
@@ -81,6 +82,16 @@ def test_one_function_and_one_role_serve_three_pools(three_pools: Template) -> N
         json.dumps(p["Properties"]["ServiceToken"]) for p in three_pools.find_resources(POOL_TYPE).values()
     }
     assert tokens == {json.dumps({"Fn::GetAtt": [function_id, "Arn"]})}
+    # Short and fixed: each pool pays for it in its ServiceToken, which must never change.
+    assert function_id == FUNCTION_LOGICAL_ID
+
+
+def test_a_resource_that_takes_the_functions_logical_id_is_refused_at_synth() -> None:
+    stack = new_stack()
+    KinesisVideoStreamPool(stack, "Pool")
+    cdk.CfnResource(stack, FUNCTION_LOGICAL_ID, type="AWS::SNS::Topic")
+    with pytest.raises(RuntimeError, match=f"already contains '{FUNCTION_LOGICAL_ID}'"):
+        Template.from_stack(stack)
 
 
 def test_handler_is_found_on_the_stack_not_recreated() -> None:

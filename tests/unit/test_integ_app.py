@@ -16,6 +16,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from chime_kvs_pool.handler import FUNCTION_LOGICAL_ID
+
 INTEG_FILE = Path(__file__).resolve().parents[2] / "integ" / "integ_kvs_pool.py"
 # integ-runner's default discovery pattern for Python test files.
 INTEG_RUNNER_PYTHON_PATTERN = re.compile(r"^integ_.*\.py$")
@@ -63,7 +65,7 @@ def test_the_case_deploys_the_pool_stack(assembly: dict[str, Any]) -> None:
     retention = pool["Properties"]["StreamConfiguration"]["DataRetentionInHours"]
     assert retention == {"Ref": "RetentionHours"}
     assert assembly["test"]["Parameters"]["RetentionHours"]["Default"] == 24
-    assert pool["DeletionPolicy"] == "Delete"
+    assert "DeletionPolicy" not in pool  # CloudFormation's default: Delete
 
 
 def test_assertions_create_active_update_active_in_order(assembly: dict[str, Any]) -> None:
@@ -117,7 +119,7 @@ def test_the_update_step_can_pass_the_cdk_execution_role_and_invoke_the_handler(
     assert ":role/cdk-*-cfn-exec-role-*" in pass_role
     # The pool handler of the test stack, imported into the assertion stack.
     assert any(
-        "ImportValue" in invoke and "ChimeKvsPoolHandlerFunction" in invoke
+        "ImportValue" in invoke and FUNCTION_LOGICAL_ID in invoke
         for invoke in resources_for("lambda:InvokeFunction")
     )
 

@@ -90,8 +90,9 @@ def test_defaults(defaults: Template) -> None:
     )
     assert "Tags" not in properties
     assert pool_rules.pool_name_error(properties["PoolName"]) is None
-    assert pool["DeletionPolicy"] == "Delete"
-    assert pool["UpdateReplacePolicy"] == "Delete"
+    # RemovalPolicy.DESTROY: CloudFormation's default for both (Delete), so the template leaves them out.
+    assert "DeletionPolicy" not in pool
+    assert "UpdateReplacePolicy" not in pool
 
 
 def test_stream_region_defaults_to_a_concrete_stack_region() -> None:
@@ -138,15 +139,15 @@ def test_attributes_are_the_handler_data_keys(configured: tuple[Any, Template]) 
     ("policy", "expected"),
     [
         (cdk.RemovalPolicy.RETAIN, "Retain"),
-        (cdk.RemovalPolicy.DESTROY, "Delete"),
+        (cdk.RemovalPolicy.DESTROY, None),  # CloudFormation's default, Delete: left out
     ],
 )
-def test_removal_policy_prop(policy: cdk.RemovalPolicy, expected: str) -> None:
+def test_removal_policy_prop(policy: cdk.RemovalPolicy, expected: str | None) -> None:
     stack = new_stack()
     KinesisVideoStreamPool(stack, "Pool", removal_policy=policy)
     pool = only_pool(Template.from_stack(stack))
-    assert pool["DeletionPolicy"] == expected
-    assert pool["UpdateReplacePolicy"] == expected
+    assert pool.get("DeletionPolicy") == expected
+    assert pool.get("UpdateReplacePolicy") == expected
 
 
 def test_apply_removal_policy_reaches_the_custom_resource() -> None:
@@ -156,6 +157,15 @@ def test_apply_removal_policy_reaches_the_custom_resource() -> None:
     resource = only_pool(Template.from_stack(stack))
     assert resource["DeletionPolicy"] == "Retain"
     assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_apply_removal_policy_destroy_after_retain_leaves_cloudformations_default() -> None:
+    stack = new_stack()
+    pool = KinesisVideoStreamPool(stack, "Pool", removal_policy=cdk.RemovalPolicy.RETAIN)
+    pool.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+    resource = only_pool(Template.from_stack(stack))
+    assert "DeletionPolicy" not in resource
+    assert "UpdateReplacePolicy" not in resource
 
 
 def test_tokens_are_passed_through_unvalidated() -> None:
