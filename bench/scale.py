@@ -59,6 +59,7 @@ class Phase:
     calls: int
     throttled: int
     reasons: tuple[str, ...] = ()  # the pools' failure reasons, most frequent first
+    first_call_seconds: float | None = None  # from the step's start to its first pool API call
 
 
 @dataclass
@@ -154,9 +155,11 @@ def run_variant(
     ) as cloud:
         for name, step in steps:
             first_event, first_call = len(events), len(emulator.request_log)
-            started = time.perf_counter()
+            started, started_wall = time.perf_counter(), time.time()
             stack = step(cloud)
             seconds = time.perf_counter() - started
+            pool_calls = [e for e in emulator.request_log[first_call:] if e.service == CHIME_SIGNING_NAME]
+            first_call_seconds = pool_calls[0].time - started_wall if pool_calls else None
             # A pool fails on its own step; a deletion that fails in a rollback is counted by the status.
             failing = {"CREATE_FAILED", "UPDATE_FAILED"} | ({"DELETE_FAILED"} if name == "destroy" else set())
             failures = [
@@ -177,6 +180,7 @@ def run_variant(
                     calls,
                     throttled,
                     tuple(r for r, _ in reasons.most_common()),
+                    first_call_seconds,
                 )
             )
             progress.case(
@@ -261,6 +265,15 @@ def rows(results: list[ScaleRun], delay: float) -> list[Row]:
                 run.succeeded,
             )
         )
+        deploy = run.phase("deploy")
+        if deploy is not None and deploy.first_call_seconds is not None:
+            out.append(
+                Row(
+                    "scale",
+                    f"N={pools}: deploy start to the first pool API call (the cold starts)",
+                    fmt_seconds(deploy.first_call_seconds),
+                )
+            )
         out.append(
             Row(
                 "scale",
