@@ -34,7 +34,7 @@ class BenchConfig:
     # Timed runs of each variant at the largest N; smaller N are synthesized once (their bytes and
     # counts are deterministic) to keep ``make bench`` within minutes.
     synth_repeats: int = 3
-    cold_start_repeats: int = 7
+    cold_start_repeats: int = 15
     wait_delays: tuple[float, ...] = (0.0, 2.0, 10.0, 30.0)
     # The long delays dominate the run time, so they are repeated less.
     wait_repeats: dict[float, int] = field(default_factory=lambda: {0.0: 3, 2.0: 3, 10.0: 2, 30.0: 1})

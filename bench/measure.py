@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -14,6 +14,11 @@ def median(samples: Sequence[float]) -> float:
     if not samples:
         raise ValueError("no samples to take a median of")
     return float(statistics.median(samples))
+
+
+def spread(samples: Sequence[float], fmt: Callable[[float], str]) -> str:
+    """``min / median / max`` of the samples, each written by ``fmt``."""
+    return " / ".join(fmt(value) for value in (min(samples), median(samples), max(samples)))
 
 
 def ratio(ours: float, theirs: float) -> float | None:

@@ -188,6 +188,7 @@ class PoolHandler(Construct):
         function_resource = self.function.node.default_child
         assert isinstance(function_resource, CfnResource)
         function_resource.override_logical_id(FUNCTION_LOGICAL_ID)
+        self._service_token = self.function.function_arn  # a token, read once, not once per pool
 
     @classmethod
     def of(cls, scope: IConstruct) -> PoolHandler:
@@ -301,7 +302,7 @@ class PoolHandler(Construct):
     @property
     def service_token(self) -> str:
         """The ARN that a pool's custom resource sends its requests to."""
-        return self.function.function_arn
+        return self._service_token
 
 
 def _id_part(stack: Stack, region: str) -> str:

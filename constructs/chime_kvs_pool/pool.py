@@ -46,6 +46,7 @@ DEFAULT_WAIT_TIMEOUT = Duration.seconds(pool_rules.WAIT_TIMEOUT_DEFAULT)
 # calls around the wait and the response. Far below CloudFormation's default of one hour, so that a
 # handler that never answers fails the deployment quickly.
 SERVICE_TIMEOUT_MARGIN = Duration.minutes(2)
+_SERVICE_TIMEOUT_MARGIN_SECONDS = int(SERVICE_TIMEOUT_MARGIN.to_seconds())
 
 # What grant_read allows on the pool.
 POOL_READ_ACTIONS = (
@@ -591,7 +592,12 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
         policy = removal_policy if removal_policy is not None else RemovalPolicy.DESTROY
         validation.check_removal_policy(path, policy)
         validation.check_stream_cleanup_removal_policy(path, policy, bool(delete_streams_on_delete))
-        wait_seconds = validation.wait_timeout_seconds(path, wait_timeout or DEFAULT_WAIT_TIMEOUT)
+        # The default needs no check (and no jsii round trips: they are most of a pool's synth time).
+        wait_seconds = (
+            pool_rules.WAIT_TIMEOUT_DEFAULT
+            if wait_timeout is None
+            else validation.wait_timeout_seconds(path, wait_timeout)
+        )
 
         super().__init__(scope, construct_id, physical_name=pool_name)
 
@@ -662,7 +668,7 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             resource_type=RESOURCE_TYPE,
             properties=properties,
             removal_policy=policy,
-            service_timeout=Duration.seconds(wait_seconds + SERVICE_TIMEOUT_MARGIN.to_seconds()),
+            service_timeout=Duration.seconds(wait_seconds + _SERVICE_TIMEOUT_MARGIN_SECONDS),
         )
         self._omit_default_policies(policy)
         for needed_policy in needed:
@@ -800,8 +806,9 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             return
         resource = self._resource.node.default_child
         assert isinstance(resource, CfnResource)
-        resource.cfn_options.deletion_policy = None
-        resource.cfn_options.update_replace_policy = None
+        options = resource.cfn_options
+        options.deletion_policy = None
+        options.update_replace_policy = None
 
     @property
     def pool_arn(self) -> str:
