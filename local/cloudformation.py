@@ -17,6 +17,8 @@ CloudFormation's rules played here:
   (``local.lambda_runtime``), so concurrent custom resource requests run concurrently;
 - custom resource requests with string-typed properties, a fresh RequestId, OldResourceProperties
   on updates, and a wait for the response bounded by ``ServiceTimeout`` (default 3,600 s);
+- a custom resource's ServiceToken cannot change ("Modifying service token is not allowed."): the
+  update fails before any request is sent;
 - a new PhysicalResourceId in an Update response is a replacement: the old one is deleted with
   its old properties in the cleanup phase, after every resource is updated;
 - a failed create rolls back by deleting what was created, with the physical id that was reported
@@ -30,8 +32,8 @@ CloudFormation's rules played here:
   ``continue_update_rollback`` (ContinueUpdateRollback) sends that resource's rollback update again.
 - a resource import (``import_resources``, an IMPORT change set as ``cdk import`` runs it) brings
   existing physical resources into the stack under new logical ids: each needs a DeletionPolicy and
-  an identifier that names a resource which exists (``ImportReader``); nothing else may change in
-  the same operation; a missing resource ends in ``IMPORT_ROLLBACK_COMPLETE`` with the stack as before.
+  an identifier that fits the type's schema, names a resource which exists (``ImportReader``) and no
+  other stack holds; nothing else may change in the same operation; a missing resource ends in ``IMPORT_ROLLBACK_COMPLETE`` with the stack as before.
 
 Not emulated: SNS service tokens, stack policies, change sets, drift,
 nested stacks. Lambda's at-least-once delivery of asynchronous events is not played by default;
@@ -443,6 +445,12 @@ class CloudFormationDriver:
                 stack, logical_id, resource_type, "UPDATE_COMPLETE", record.physical_id, None, started
             )
             return
+        if properties.get("ServiceToken") != old.properties.get("ServiceToken"):
+            # CloudFormation's own rule: a custom resource stays with the provider that created it,
+            # so a template that moves it to another function fails before any request is sent.
+            reason = "Modifying service token is not allowed."
+            self._event(stack, logical_id, resource_type, "UPDATE_FAILED", old.physical_id, reason, started)
+            raise OperationFailed(f"{logical_id}: {reason}")
         outcome = self._invoke(
             stack, "Update", logical_id, resource_type, properties, old.physical_id, old.properties
         )

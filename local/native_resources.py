@@ -9,6 +9,7 @@ and delete handlers are not played: the driver keeps such a resource as a record
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,14 +22,29 @@ from local.cloudformation import ImportedResource, ImportReader, OperationFailed
 
 NATIVE_POOL_TYPE = "AWS::Chime::MediaPipelineKinesisVideoStreamPool"
 NATIVE_POOL_IDENTIFIER = "Arn"
+# The Arn property's pattern in the type's registry schema (as cfn-lint ships it): CloudFormation
+# checks an import's identifier against it before any read.
+NATIVE_POOL_ARN_PATTERN = re.compile(r"arn[/:\-_.a-zA-Z0-9]+")
 
 
 def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def native_pool_reader(endpoint_url: str) -> ImportReader:
-    """A reader for imports of the native pool type, calling the pool API at ``endpoint_url``."""
+def identifier_problem(identifier: Mapping[str, str]) -> str | None:
+    """Why CloudFormation would refuse ``identifier`` for the native pool type, or None."""
+    arn = identifier.get(NATIVE_POOL_IDENTIFIER, "")
+    if NATIVE_POOL_ARN_PATTERN.fullmatch(arn) is None:
+        return (
+            f"the {NATIVE_POOL_IDENTIFIER} {arn!r} does not match the type schema's pattern "
+            f"^{NATIVE_POOL_ARN_PATTERN.pattern}$ (a pool's name is not its identifier)"
+        )
+    return None
+
+
+def native_pool_reader(endpoint_url: str, region: str) -> ImportReader:
+    """A reader for imports of the native pool type, calling the pool API at ``endpoint_url`` in the
+    stack's ``region`` (where CloudFormation runs the type's read handler)."""
 
     def read(resource_type: str, identifier: Mapping[str, str]) -> ImportedResource | None:
         if resource_type != NATIVE_POOL_TYPE:
@@ -41,7 +57,9 @@ def native_pool_reader(endpoint_url: str) -> ImportReader:
                 f"the identifier of {NATIVE_POOL_TYPE} is its {NATIVE_POOL_IDENTIFIER} alone; "
                 f"got {dict(identifier)}"
             )
-        region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
+        problem = identifier_problem(identifier)
+        if problem is not None:
+            raise OperationFailed(problem)
         client = boto3.session.Session().client(
             "chime-sdk-media-pipelines",
             region_name=region,

@@ -20,11 +20,12 @@ from local.cloudformation import (
     DEFAULT_LAMBDA_CONCURRENCY,
     DEFAULT_MAX_CONCURRENCY,
     CloudFormationDriver,
+    OperationFailed,
     StackEvent,
     StackRecord,
 )
 from local.iam_store import IamStore, UnknownPrincipals
-from local.native_resources import native_pool_reader
+from local.native_resources import identifier_problem, native_pool_reader
 from local.response_server import ResponseServer
 from local.state import StateStore
 from local.template import load_stack
@@ -147,8 +148,28 @@ class OfflineCloud:
         previous = self.state.load_stack(artifact.name)
         if previous is None:
             raise LookupError(f"no stack {artifact.name!r} in {self.state.root}: deploy it before importing")
+        # CloudFormation refuses, before any read, an identifier that does not fit the type's schema
+        # and a resource that another stack already holds.
+        taken = [
+            f"{logical_id}: {problem}"
+            for logical_id, identifier in identifiers.items()
+            if (problem := identifier_problem(identifier)) is not None
+        ]
+        held = {
+            resource.physical_id: other.stack_name
+            for other in self.state.load_stacks()
+            for resource in other.resources.values()
+        }
+        taken += [
+            f"{logical_id}: {value} already exists in stack {held[value]}"
+            for logical_id, identifier in identifiers.items()
+            for value in identifier.values()
+            if value in held
+        ]
+        if taken:
+            raise OperationFailed(f"{artifact.name}: the import change set is invalid: " + "; ".join(taken))
         stack = self._driver().import_resources(
-            artifact, previous, identifiers, native_pool_reader(self.endpoint_url)
+            artifact, previous, identifiers, native_pool_reader(self.endpoint_url, self.region)
         )
         self.state.save_stack(stack)
         return stack

@@ -45,6 +45,13 @@ class StateStore:
             return None
         return StackRecord.from_json(json.loads(path.read_text()))
 
+    def load_stacks(self) -> list[StackRecord]:
+        """Every stack kept here (what an import checks an identifier against)."""
+        return [
+            StackRecord.from_json(json.loads(path.read_text()))
+            for path in sorted((self.root / "stacks").glob("*.json"))
+        ]
+
     def save_stack(self, stack: StackRecord) -> None:
         """Keep the stack, or forget it once it is deleted (as CloudFormation lists it no more)."""
         path = self.stack_file(stack.stack_name)

@@ -204,6 +204,9 @@ def test_an_import_of_a_missing_pool_rolls_back_and_a_bad_change_set_is_refused(
     # CloudFormation refuses an import change set whose resource has no DeletionPolicy.
     with pytest.raises(OperationFailed, match="has no DeletionPolicy"):
         cloud.import_native("ToNativeNoPolicy", missing)
+    # One whose identifier is not an ARN (a pool's name), before any read.
+    with pytest.raises(OperationFailed, match="does not match the type schema's pattern"):
+        cloud.import_native("ToNativeImported", TO_NATIVE_POOL)
     # And one that changes anything else: here the construct's resources would leave the stack.
     cloud.deploy("ToNativeRetained")
     with pytest.raises(OperationFailed, match="changes in the same operation"):
@@ -225,6 +228,10 @@ def test_native_to_custom_retain_remove_and_adopt_keep_the_same_pool(cloud: Clou
     cloud.deploy("FromNativeBase")
     assert cloud.import_native("FromNativeImported", arn).status == "IMPORT_COMPLETE"
     before = cloud.pool(FROM_NATIVE_POOL)
+    # A resource that one stack holds cannot be imported into another as well.
+    cloud.deploy("ToNativeReleased")
+    with pytest.raises(OperationFailed, match=f"already exists in stack {FROM_NATIVE}"):
+        cloud.import_native("ToNativeImported", arn)
 
     # 1-2. The L1 retained (its DeletionPolicy from the import) and removed: deletion skipped.
     released = cloud.deploy("FromNativeReleased")
