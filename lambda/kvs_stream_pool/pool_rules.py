@@ -25,8 +25,11 @@ REGION_MAX = 32
 REGION_RE = re.compile(r"([a-z]+-){2,}\d+")
 
 RETENTION_MIN = 0
-# DataRetentionInHours is a Smithy Integer: a signed 32-bit value on the wire.
-RETENTION_MAX = 2**31 - 1
+# The pool's streams are Kinesis video streams, which retain data for at most ten years (87600 hours,
+# the range Amazon Connect's KinesisVideoStreamConfig and AWS Config's KVS retention rule document).
+# The pool API's model sets no maximum (its Integer would take 2**31 - 1), but a pool asking for more
+# could never make its streams: refused before any call, with the reason.
+RETENTION_MAX = 87_600
 # The update API's minimum (its DataRetentionChangeInHours shape): an existing pool cannot go to 0.
 RETENTION_UPDATE_MIN = 1
 
@@ -94,7 +97,12 @@ def retention_error(hours: object) -> str | None:
     prop = "StreamConfiguration.DataRetentionInHours"
     if isinstance(hours, bool) or not isinstance(hours, int):
         return f"{prop} must be a whole number of hours; got {quote(hours)}"
-    if not RETENTION_MIN <= hours <= RETENTION_MAX:
+    if hours > RETENTION_MAX:
+        return (
+            f"{prop} must be at most {RETENTION_MAX} hours (ten years), the most a Kinesis Video "
+            f"Streams stream retains data; got {hours}"
+        )
+    if hours < RETENTION_MIN:
         return f"{prop} must be from {RETENTION_MIN} to {RETENTION_MAX} hours; got {hours}"
     return None
 

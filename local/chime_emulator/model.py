@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from local.chime_emulator.faults import FaultPlan
-from local.chime_emulator.service_model import known_regions, partition_of, service_model
+from local.chime_emulator.service_model import known_regions, partition_of, pool_api_regions, service_model
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -35,6 +35,12 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_POOL_QUOTA = 100
 # The service answers a pool created without DataRetentionInHours with KVS's own default: no retention.
 DEFAULT_RETENTION_HOURS = 0
+# The most hours a Kinesis video stream retains data: ten years. The pool API's model gives no
+# maximum and neither does KVS's CreateStream reference; 87600 is the range Amazon Connect's
+# KinesisVideoStreamConfig and AWS Config's KVS retention rule document. That the pool API refuses
+# more (rather than making a pool whose streams can never be created) is this emulator's assumption
+# (switch ``retention_above_maximum``).
+KVS_RETENTION_MAX_HOURS = 87_600
 DEFAULT_PAGE_SIZE = 100
 # Kinesis Video Streams' ListStreams answers up to 10,000 streams per page by default.
 DEFAULT_STREAM_PAGE_SIZE = 10_000
@@ -57,11 +63,18 @@ _STATE_VERSION = 1
 DeleteDeletingPool = Literal["accept", "conflict"]
 DeleteStreamOfDeletingPool = Literal["refuse", "allow"]
 PoolIdIdentifier = Literal["refuse", "accept"]
+UnservedRegion = Literal["error", "drop"]
+RetentionAboveMaximum = Literal["refuse", "fail"]
+DeleteStreamOfActivePool = Literal["refuse", "allow"]
 _CHOICES: dict[str, tuple[str, ...]] = {
     "delete_deleting_pool": get_args(DeleteDeletingPool),
     "delete_stream_of_deleting_pool": get_args(DeleteStreamOfDeletingPool),
     "pool_id_identifier": get_args(PoolIdIdentifier),
+    "unserved_region": get_args(UnservedRegion),
+    "retention_above_maximum": get_args(RetentionAboveMaximum),
+    "delete_stream_of_active_pool": get_args(DeleteStreamOfActivePool),
 }
+_REGION_LISTS = frozenset({"extra_regions", "extra_api_regions"})
 
 
 @dataclass
@@ -77,19 +90,35 @@ class Switches:
     - ``pool_id_identifier``: a PoolId as ``Identifier`` (Get/Update/Delete) is ``"refuse"``d
       (``NotFoundException``: the model documents "the name and ARN") or ``"accept"``ed.
     - ``extra_regions``: Region codes accepted although botocore's partition data does not know them
-      (a Region newer than the pinned botocore).
+      (a Region newer than the pinned botocore, assumed to launch with the pool API).
+    - ``extra_api_regions``: Regions botocore knows where the pool API is served although botocore's
+      endpoint data does not list it there (the service launched there after the pin).
+    - ``unserved_region``: how a pool API request signed for a Region without the service's endpoint
+      is answered: ``"error"`` (403 ``InvalidSignatureException`` naming the missing endpoint) or
+      ``"drop"`` (the connection is closed with no response, as close as a loopback server comes to
+      a host name that does not resolve).
+    - ``retention_above_maximum``: a Create whose DataRetentionInHours is above Kinesis Video
+      Streams' maximum (``KVS_RETENTION_MAX_HOURS``) is ``"refuse"``d (``BadRequestException``) or
+      makes a pool that ends FAILED (``"fail"``). An Update above it is refused either way.
+    - ``delete_stream_of_active_pool``: Kinesis Video Streams' DeleteStream on a stream of a pool
+      that is CREATING, ACTIVE, UPDATING or FAILED is ``"refuse"``d (``ResourceInUseException``) or
+      ``"allow"``ed.
     """
 
     delete_deleting_pool: DeleteDeletingPool = "accept"
     delete_stream_of_deleting_pool: DeleteStreamOfDeletingPool = "refuse"
     pool_id_identifier: PoolIdIdentifier = "refuse"
     extra_regions: list[str] = field(default_factory=list)
+    extra_api_regions: list[str] = field(default_factory=list)
+    unserved_region: UnservedRegion = "error"
+    retention_above_maximum: RetentionAboveMaximum = "refuse"
+    delete_stream_of_active_pool: DeleteStreamOfActivePool = "refuse"
 
     def __setattr__(self, name: str, value: Any) -> None:
         allowed = _CHOICES.get(name)
         if allowed is not None and value not in allowed:
             raise ValueError(f"switch {name} must be one of {list(allowed)}; got {value!r}")
-        if name == "extra_regions":
+        if name in _REGION_LISTS:
             regions = value.split(",") if isinstance(value, str) else value
             value = [str(region).strip() for region in regions if str(region).strip()]
         super().__setattr__(name, value)
@@ -229,6 +258,8 @@ class ChimeEmulator:
         # The most streams one ListStreams page holds when the caller sets no MaxResults.
         self.stream_page_size = DEFAULT_STREAM_PAGE_SIZE
         self._sequence = 0
+        # List page tokens issued: token -> (Region, sequence of the last pool served).
+        self._page_tokens: dict[str, tuple[str, int]] = {}
         self._log: list[RequestRecord] = []
         self._streams: dict[str, Stream] = {}  # by ARN
         self._roles: dict[str, dict[str, Any]] = {}  # IAM roles by name: a fresh account has none
@@ -248,6 +279,19 @@ class ChimeEmulator:
                     "BadRequestException",
                     f"StreamConfiguration.Region {stream['Region']!r} is not an AWS Region",
                 )
+            if partition_of(stream["Region"]) != partition_of(region):
+                # Partitions are separate clouds (own accounts, IAM and ARNs): a service-linked role
+                # in one cannot create streams in another.
+                raise ChimeError(
+                    "BadRequestException",
+                    f"StreamConfiguration.Region {stream['Region']!r} is in the "
+                    f"{partition_of(stream['Region'])} partition; a pool made in {region} "
+                    f"({partition_of(region)}) can only stream to Regions of its own partition",
+                )
+            retention = stream.get("DataRetentionInHours", DEFAULT_RETENTION_HOURS)
+            too_long = retention > KVS_RETENTION_MAX_HOURS
+            if too_long and self.switches.retention_above_maximum == "refuse":
+                raise ChimeError("BadRequestException", _retention_message("StreamConfiguration", retention))
             if token is not None:
                 remembered = self._tokens.get((region, token))
                 if remembered is not None:
@@ -289,6 +333,10 @@ class ChimeEmulator:
                 tags=tags,
             )
             reason = self._fail_on_create.pop(name, None)
+            if too_long and reason is None:
+                reason = "Kinesis Video Streams could not be created: " + _retention_message(
+                    "StreamConfiguration", retention
+                )
             if reason is not None:
                 pool.will_fail, pool.failure_reason = True, reason
             self._pools[pool.arn] = pool
@@ -312,6 +360,9 @@ class ChimeEmulator:
                     f"The pool {pool.name} cannot be updated while its status is {pool.status}",
                 )
             change = params.get("StreamConfiguration") or {}
+            if change.get("DataRetentionInHours", 0) > KVS_RETENTION_MAX_HOURS:
+                message = _retention_message("StreamConfiguration", change["DataRetentionInHours"])
+                raise ChimeError("BadRequestException", message)
             if "DataRetentionInHours" in change:
                 pool.retention_hours = change["DataRetentionInHours"]
             now = self._clock()
@@ -340,7 +391,7 @@ class ChimeEmulator:
     def list_pools(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._settle_all()
-            after = _decode_page_token(params["NextToken"]) if params.get("NextToken") else 0
+            after = self._page_start(region, params["NextToken"]) if params.get("NextToken") else 0
             limit = params.get("MaxResults") or DEFAULT_PAGE_SIZE
             pools = sorted(
                 (p for p in self._pools.values() if p.region == region and p.sequence > after),
@@ -349,8 +400,22 @@ class ChimeEmulator:
             page, rest = pools[:limit], pools[limit:]
             result: dict[str, Any] = {"KinesisVideoStreamPools": [p.summary() for p in page]}
             if rest:
-                result["NextToken"] = _encode_page_token(page[-1].sequence)
+                result["NextToken"] = self._issue_page_token(region, page[-1].sequence)
             return result
+
+    def _issue_page_token(self, region: str, after: int) -> str:
+        """An opaque token for the next List page, remembered with the Region it was issued in."""
+        token = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self._page_tokens[token] = (region, after)
+        return token
+
+    def _page_start(self, region: str, token: str) -> int:
+        """Where a page token's page starts; a token this emulator did not issue, or issued for
+        another Region's List, is a ``BadRequestException``."""
+        issued = self._page_tokens.get(token)
+        if issued is None or issued[0] != region:
+            raise ChimeError("BadRequestException", "The NextToken is not valid")
+        return issued[1]
 
     def tag_resource(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -431,7 +496,8 @@ class ChimeEmulator:
             return {"StreamInfo": self._find_stream(region, params).info()}
 
     def delete_stream(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Delete a stream; refused while the pool that made it exists (the service's own rule)."""
+        """Delete a stream; refused while the pool that made it exists (an assumption, switches
+        ``delete_stream_of_active_pool`` and ``delete_stream_of_deleting_pool``)."""
         with self._lock:
             self._settle_all()
             stream = self._find_stream(region, params)
@@ -442,8 +508,11 @@ class ChimeEmulator:
                     f"The stream {stream.name} is at version {stream.version}, not {version}",
                 )
             owner = self._pools.get(stream.pool_arn) if stream.pool_arn is not None else None
-            deleting_allowed = self.switches.delete_stream_of_deleting_pool == "allow"
-            if owner is not None and not (owner.status == DELETING and deleting_allowed):
+            if owner is not None and owner.status == DELETING:
+                allowed = self.switches.delete_stream_of_deleting_pool == "allow"
+            else:
+                allowed = self.switches.delete_stream_of_active_pool == "allow"
+            if owner is not None and not allowed:
                 raise ChimeError(
                     "ResourceInUseException",
                     f"The stream {stream.name} belongs to the Kinesis Video Stream pool "
@@ -526,6 +595,17 @@ class ChimeEmulator:
     def is_known_region(self, region: str) -> bool:
         """A Region of botocore's partition data, or one the ``extra_regions`` switch allows."""
         return region in known_regions() or region in self.switches.extra_regions
+
+    def serves_pool_api(self, region: str) -> bool:
+        """Whether the pool API has an endpoint in this Region: botocore's endpoint data lists it
+        there, or a switch adds it (``extra_api_regions``; ``extra_regions``, a Region newer than
+        botocore, is assumed to launch with the service)."""
+        switches = self.switches
+        return (
+            region in pool_api_regions()
+            or region in switches.extra_api_regions
+            or (region in switches.extra_regions)
+        )
 
     def hold_deletion(self, name_or_arn: str) -> None:
         """Keep a pool DELETING (as while meetings still use it) until ``release_deletion``."""
@@ -618,6 +698,7 @@ class ChimeEmulator:
                 "sequence": self._sequence,
                 "pools": [asdict(p) for p in self._pools.values()],
                 "tokens": [[r, t, req, arn] for (r, t), (req, arn) in self._tokens.items()],
+                "page_tokens": [[t, r, after] for t, (r, after) in self._page_tokens.items()],
                 "held": sorted(self._held),
                 "fail_on_create": self._fail_on_create,
                 "streams": [asdict(stream) for stream in self._streams.values()],
@@ -648,6 +729,7 @@ class ChimeEmulator:
         emulator._sequence = state["sequence"]
         emulator._pools = {p["arn"]: Pool(**p) for p in state["pools"]}
         emulator._tokens = {(r, t): (req, arn) for r, t, req, arn in state["tokens"]}
+        emulator._page_tokens = {t: (r, after) for t, r, after in state.get("page_tokens", [])}
         emulator._held = set(state["held"])
         emulator._fail_on_create = dict(state["fail_on_create"])
         # Streams and roles came later: a state file saved before them has neither.
@@ -769,6 +851,13 @@ class ChimeEmulator:
         return result
 
 
+def _retention_message(member: str, hours: int) -> str:
+    return (
+        f"{member}.DataRetentionInHours {hours} is above {KVS_RETENTION_MAX_HOURS} hours, the most a "
+        "Kinesis video stream retains data"
+    )
+
+
 def _is_reserved_tag_key(key: str) -> bool:
     return key.lower().startswith(RESERVED_TAG_PREFIX)
 
@@ -789,18 +878,4 @@ def _decode_stream_token(token: str) -> str:
         raise ChimeError("InvalidArgumentException", "The NextToken is not valid") from None
     if not isinstance(after, str):
         raise ChimeError("InvalidArgumentException", "The NextToken is not valid")
-    return after
-
-
-def _encode_page_token(sequence: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": sequence}).encode()).decode()
-
-
-def _decode_page_token(token: str) -> int:
-    try:
-        after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise ChimeError("BadRequestException", "The NextToken is not valid") from None
-    if isinstance(after, bool) or not isinstance(after, int):
-        raise ChimeError("BadRequestException", "The NextToken is not valid")
     return after

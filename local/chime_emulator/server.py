@@ -54,6 +54,8 @@ _BAD_REQUEST = {
 MISSING_TOKEN = "MissingAuthenticationTokenException"
 INVALID_SIGNATURE = "InvalidSignatureException"
 _GATEWAY_ERRORS = frozenset({MISSING_TOKEN, INVALID_SIGNATURE})
+# The request log's error for a pool API request dropped because its Region has no endpoint.
+NO_ENDPOINT = "NoEndpointForRegion"
 _FORBIDDEN = {
     sm.CHIME.name: "ForbiddenException",
     sm.KINESIS_VIDEO.name: "AccessDeniedException",
@@ -142,9 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
             operation_name, labels = (found[0].operation, found[1]) if found is not None else (None, {})
         # Authentication comes first, as at the service's front door: before routing errors and
         # before the input is read.
-        unauthenticated = self._authentication_error(access_key, region)
+        unauthenticated = self._authentication_error(access_key, region, signing_name)
         if unauthenticated is not None:
             self._reply_error(operation_name or UNKNOWN_OPERATION, params, region, unauthenticated)
+            return
+        if service is sm.CHIME and not backend.serves_pool_api(region):
+            self._no_endpoint(operation_name or UNKNOWN_OPERATION, region)
             return
         assert access_key is not None  # an unsigned request was refused just above
         if operation_name is None:
@@ -249,9 +254,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply_error(operation, params, region, ChimeError(code, message), fault)
         return False
 
-    def _authentication_error(self, access_key: str | None, region: str) -> ChimeError | None:
+    def _authentication_error(
+        self, access_key: str | None, region: str, signing_name: str | None
+    ) -> ChimeError | None:
         """What the service's front end answers before any operation runs (the signature itself is
-        not checked): an unsigned request, or one signed for a Region botocore does not know."""
+        not checked): an unsigned request, one signed for a Region botocore does not know, or one
+        signed for another service (its credential scope names, say, ``s3``)."""
         if access_key is None:
             if self._service.protocol == "query":
                 return ChimeError("MissingAuthenticationToken", "Request is missing Authentication Token")
@@ -259,7 +267,31 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.server.backend.is_known_region(region):
             code = "SignatureDoesNotMatch" if self._service.protocol == "query" else INVALID_SIGNATURE
             return ChimeError(code, f"Credential should be scoped to a valid region, not '{region}'. ")
+        if signing_name not in {service.signing_name for service in sm.SERVICES}:
+            code = "SignatureDoesNotMatch" if self._service.protocol == "query" else INVALID_SIGNATURE
+            expected = self._service.signing_name
+            return ChimeError(code, f"Credential should be scoped to correct service: '{expected}'. ")
         return None
+
+    def _no_endpoint(self, operation: str, region: str) -> None:
+        """A pool API request signed for a Region where the service has no endpoint. On AWS it never
+        leaves the client (the host name does not resolve); the emulator, one endpoint for every
+        Region, answers what an endpoint says of a credential scoped to a Region it does not serve,
+        or closes the connection (switch ``unserved_region``)."""
+        if self.server.backend.switches.unserved_region == "drop":
+            LOG.warning("%s has no endpoint in %s: connection closed", sm.CHIME.name, region)
+            self._log(operation, {}, 0, NO_ENDPOINT, region)
+            self._drop()
+            return
+        host = f"{sm.CHIME.model.endpoint_prefix}.{region}.amazonaws.com"
+        message = (
+            f"Credential should be scoped to a valid region, not '{region}'. "
+            f"({sm.CHIME.name} has no endpoint in {region}: botocore's endpoint data lists it in "
+            f"{', '.join(sorted(sm.pool_api_regions()))}; on AWS the host {host} does not resolve. "
+            "Emulator switch extra_api_regions serves a Region where the service launched later.)"
+        )
+        self._log(operation, {}, 403, INVALID_SIGNATURE, region)
+        self._send_error(INVALID_SIGNATURE, message, 403)
 
     def _credential(self) -> tuple[str | None, str | None, str | None]:
         """Access key id, region and service from a SigV4 ``Authorization`` header (not verified)."""

@@ -256,6 +256,19 @@ def known_regions() -> frozenset[str]:
     return frozenset(_partition_regions())
 
 
+@functools.cache
+def pool_api_regions() -> frozenset[str]:
+    """The Regions where botocore's endpoint data lists the pool API (``get_available_regions`` of
+    every partition): ten of the ``aws`` partition at the pin, none in ``aws-cn`` or ``aws-us-gov``.
+    A real client in another Region resolves a host name that does not exist."""
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions(CHIME.name, partition_name=partition)
+    )
+
+
 def partition_of(region: str) -> str:
     """The ARN partition of a Region (``aws`` for one botocore does not know: a future Region)."""
     return _partition_regions().get(region, "aws")

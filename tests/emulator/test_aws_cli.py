@@ -40,6 +40,11 @@ def cli(*args: str, debug: bool = False) -> list[str]:
     return [*(["--debug"] if debug else []), CLI, *args]
 
 
+def debug_cli(*args: str) -> list[str]:
+    """A successful case whose HTTP status the tests read from the CLI's ``--debug`` log."""
+    return cli(*args, debug=True)
+
+
 def create_args(name: str, *extra: str, region: str = "us-east-1") -> list[str]:
     return [
         "create-media-pipeline-kinesis-video-stream-pool",
@@ -62,20 +67,20 @@ def cases(arn_of: dict[str, str]) -> list[dict[str, Any]]:
         # ----- the whole lifecycle -----
         {
             "name": "create",
-            "args": cli(
+            "args": debug_cli(
                 *create_args("cli-pool", "--tags", "Key=team,Value=media", "--client-request-token", "t-1")
             ),
         },
         {
             "name": "create-retried",
-            "args": cli(
+            "args": debug_cli(
                 *create_args("cli-pool", "--tags", "Key=team,Value=media", "--client-request-token", "t-1")
             ),
         },
-        {"name": "get", "args": cli("get-media-pipeline-kinesis-video-stream-pool", *pool_args)},
+        {"name": "get", "args": debug_cli("get-media-pipeline-kinesis-video-stream-pool", *pool_args)},
         {
             "name": "update",
-            "args": cli(
+            "args": debug_cli(
                 "update-media-pipeline-kinesis-video-stream-pool",
                 *pool_args,
                 "--stream-configuration",
@@ -84,7 +89,7 @@ def cases(arn_of: dict[str, str]) -> list[dict[str, Any]]:
         },
         {
             "name": "tag",
-            "args": cli(
+            "args": debug_cli(
                 "tag-resource",
                 "--resource-arn",
                 "@create.KinesisVideoStreamPoolConfiguration.PoolArn",
@@ -94,18 +99,24 @@ def cases(arn_of: dict[str, str]) -> list[dict[str, Any]]:
         },
         {
             "name": "untag",
-            "args": cli("untag-resource", "--resource-arn", arn_of["cli-pool"], "--tag-keys", "team"),
+            "args": debug_cli("untag-resource", "--resource-arn", arn_of["cli-pool"], "--tag-keys", "team"),
         },
-        {"name": "list-tags", "args": cli("list-tags-for-resource", "--resource-arn", arn_of["cli-pool"])},
+        {
+            "name": "list-tags",
+            "args": debug_cli("list-tags-for-resource", "--resource-arn", arn_of["cli-pool"]),
+        },
         # ----- pagination: the model has no paginator, so --max-results and --next-token -----
-        *[{"name": f"create-page-{n}", "args": cli(*create_args(f"cli-page-{n}"))} for n in range(1, 5)],
+        *[
+            {"name": f"create-page-{n}", "args": debug_cli(*create_args(f"cli-page-{n}"))}
+            for n in range(1, 5)
+        ],
         {
             "name": "page-1",
-            "args": cli("list-media-pipeline-kinesis-video-stream-pools", "--max-results", "2"),
+            "args": debug_cli("list-media-pipeline-kinesis-video-stream-pools", "--max-results", "2"),
         },
         {
             "name": "page-2",
-            "args": cli(
+            "args": debug_cli(
                 "list-media-pipeline-kinesis-video-stream-pools",
                 "--max-results",
                 "2",
@@ -115,7 +126,7 @@ def cases(arn_of: dict[str, str]) -> list[dict[str, Any]]:
         },
         {
             "name": "page-3",
-            "args": cli(
+            "args": debug_cli(
                 "list-media-pipeline-kinesis-video-stream-pools",
                 "--max-results",
                 "2",
@@ -195,7 +206,7 @@ def cases(arn_of: dict[str, str]) -> list[dict[str, Any]]:
             "list-media-pipeline-kinesis-video-stream-pools",
         ),
         # ----- the end of the lifecycle -----
-        {"name": "delete", "args": cli("delete-media-pipeline-kinesis-video-stream-pool", *pool_args)},
+        {"name": "delete", "args": debug_cli("delete-media-pipeline-kinesis-video-stream-pool", *pool_args)},
         error_case("gone", "get-media-pipeline-kinesis-video-stream-pool", *pool_args),
     ]
 
@@ -230,6 +241,14 @@ class Run:
         assert result["rc"] == 0, result["stderr"][-800:]
         output: dict[str, Any] = json.loads(result["stdout"]) if result["stdout"].strip() else {}
         return output
+
+    def status(self, name: str) -> int:
+        """The HTTP status of a successful call, from the CLI's ``--debug`` log."""
+        result = self.results[name]
+        assert result["rc"] == 0, result["stderr"][-800:]
+        statuses = STATUS_LINE.findall(result["stderr"])
+        assert statuses, result["stderr"][-800:]
+        return int(statuses[-1])
 
     def error(self, name: str) -> tuple[str, int, int]:
         """(exception name, exit code, HTTP status) as the CLI reported a failed call."""
@@ -275,6 +294,23 @@ def run() -> Iterator[Run]:
 def is_utc_date(text: str) -> bool:
     moment = datetime.fromisoformat(text)
     return moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_successful_calls_get_the_models_status_codes(run: Run) -> None:
+    """The model's responseCode of each operation, as the CLI saw it on the wire."""
+    expected = {
+        "create": 201,
+        "create-retried": 201,
+        "get": 200,
+        "update": 200,
+        "tag": 204,
+        "untag": 204,
+        "list-tags": 200,
+        "page-1": 200,
+        "page-2": 200,
+        "delete": 204,
+    }
+    assert {name: run.status(name) for name in expected} == expected
 
 
 def test_create_get_update_as_the_cli_prints_them(run: Run) -> None:

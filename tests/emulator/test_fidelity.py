@@ -3,16 +3,23 @@ Regions only, and the front door's answer to unsigned requests, through real bot
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from botocore import UNSIGNED
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, ConnectionClosedError
 
-from local.chime_emulator.service_model import known_regions, partition_of
+from local.chime_emulator.server import NO_ENDPOINT
+from local.chime_emulator.service_model import known_regions, partition_of, pool_api_regions
 
 HOME, AWAY = "us-east-1", "us-west-2"
 
@@ -142,8 +149,122 @@ def test_a_request_signed_for_an_unknown_region_is_refused_at_the_door(chime_emu
 
 
 def test_a_china_region_pool_has_a_china_partition_arn(chime_emulator: Any) -> None:
+    # botocore lists no endpoint of the pool API in aws-cn: the switch plays a later launch there.
+    chime_emulator.backend.switches.extra_api_regions = ["cn-north-1"]
     pool = create(chime_emulator.client_for("cn-north-1"), "east", region="cn-north-1")
     assert pool["PoolArn"].startswith("arn:aws-cn:chime:cn-north-1:")
+
+
+@pytest.mark.parametrize("stream_region", ["cn-north-1", "us-gov-west-1", "us-iso-east-1"])
+def test_a_stream_region_of_another_partition_is_a_bad_request(
+    chime_emulator: Any, stream_region: str
+) -> None:
+    assert partition_of(stream_region) != partition_of(HOME)
+    with pytest.raises(ClientError) as raised:
+        create(chime_emulator.client, "elsewhere", region=stream_region)
+    assert error_of(raised) == ("BadRequestException", 400)
+    message = raised.value.response["Error"]["Message"]
+    assert stream_region in message and partition_of(stream_region) in message
+    assert chime_emulator.backend.leftover_pools() == []
+
+
+def test_a_stream_region_of_the_same_partition_is_accepted(chime_emulator: Any) -> None:
+    chime_emulator.backend.switches.extra_api_regions = ["cn-north-1"]
+    china = chime_emulator.client_for("cn-north-1")
+    assert create(china, "east", region="cn-northwest-1")["StreamConfiguration"]["Region"] == "cn-northwest-1"
+    with pytest.raises(ClientError) as raised:
+        create(china, "west", region="us-east-1")
+    assert error_of(raised) == ("BadRequestException", 400)
+
+
+# ----- retention: a Kinesis video stream keeps data ten years at most -----
+
+
+def test_retention_above_the_kvs_maximum_is_a_bad_request(chime_emulator: Any) -> None:
+    client = chime_emulator.client
+    stream = {"Region": HOME, "DataRetentionInHours": 87601}
+    with pytest.raises(ClientError) as raised:
+        client.create_media_pipeline_kinesis_video_stream_pool(PoolName="forever", StreamConfiguration=stream)
+    assert error_of(raised) == ("BadRequestException", 400)
+    assert "87601" in raised.value.response["Error"]["Message"]
+    assert chime_emulator.backend.leftover_pools() == []
+    stream["DataRetentionInHours"] = 87600
+    made = client.create_media_pipeline_kinesis_video_stream_pool(
+        PoolName="decade", StreamConfiguration=stream
+    )
+    assert made["KinesisVideoStreamPoolConfiguration"]["StreamConfiguration"]["DataRetentionInHours"] == 87600
+    with pytest.raises(ClientError) as raised:
+        client.update_media_pipeline_kinesis_video_stream_pool(
+            Identifier="decade", StreamConfiguration={"DataRetentionInHours": 87601}
+        )
+    assert error_of(raised) == ("BadRequestException", 400)
+
+
+def test_retention_above_the_kvs_maximum_can_end_failed(chime_emulator: Any) -> None:
+    backend, client = chime_emulator.backend, chime_emulator.client
+    backend.switches.retention_above_maximum = "fail"
+    stream = {"Region": HOME, "DataRetentionInHours": 2**31 - 1}
+    client.create_media_pipeline_kinesis_video_stream_pool(PoolName="forever", StreamConfiguration=stream)
+    pool = client.get_media_pipeline_kinesis_video_stream_pool(Identifier="forever")
+    assert pool["KinesisVideoStreamPoolConfiguration"]["PoolStatus"] == "FAILED"
+    assert "87600" in str(backend.failure_reason("forever"))
+
+
+# ----- a request signed for another service -----
+
+
+@pytest.mark.parametrize("signing_name", ["s3", "chime-sdk-meetings", "execute-api"])
+def test_a_request_signed_for_another_service_is_refused(chime_emulator: Any, signing_name: str) -> None:
+    """AWS answers a credential scoped to the wrong service at the door, as for a wrong Region."""
+    url = chime_emulator.endpoint_url + "/media-pipeline-kinesis-video-stream-pools"
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials("testing", "testing"), signing_name, HOME).add_auth(request)
+    prepared = urllib.request.Request(url, headers=dict(request.headers.items()), method="GET")
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(prepared, timeout=10)
+    assert raised.value.code == 403
+    assert raised.value.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    body = json.loads(raised.value.read())
+    assert body == {"message": "Credential should be scoped to correct service: 'chime'. "}
+    assert chime_emulator.backend.request_log[-1].error == "InvalidSignatureException"
+
+
+# ----- the pool API is served only where botocore lists its endpoint -----
+
+
+def test_the_served_regions_are_botocores_endpoints() -> None:
+    served = pool_api_regions()
+    session = boto3.session.Session()
+    assert served == set(session.get_available_regions("chime-sdk-media-pipelines"))
+    assert {"us-east-1", "us-west-2", "eu-central-1", "ap-southeast-1"} <= served
+    assert not {"eu-west-1", "cn-north-1", "us-gov-west-1"} & served
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "cn-north-1", "us-gov-west-1"])
+def test_a_region_without_the_pool_api_is_refused(chime_emulator: Any, region: str) -> None:
+    """On AWS the client finds no host there; the emulator says so instead of serving a pool."""
+    client = chime_emulator.client_for(region)
+    with pytest.raises(ClientError) as raised:
+        create(client, "nowhere", region=region)
+    assert error_of(raised) == ("InvalidSignatureException", 403)
+    message = raised.value.response["Error"]["Message"]
+    assert f"no endpoint in {region}" in message and "extra_api_regions" in message
+    assert chime_emulator.backend.leftover_pools() == []
+    # The stream Region may still be one without the pool API: only the API's Region is refused.
+    assert create(chime_emulator.client, "to-dublin", region="eu-west-1")["PoolStatus"] == "CREATING"
+
+
+def test_a_region_without_the_pool_api_can_drop_the_connection(chime_emulator: Any) -> None:
+    chime_emulator.backend.switches.unserved_region = "drop"
+    with pytest.raises(ConnectionClosedError):
+        chime_emulator.client_for("eu-west-1").list_media_pipeline_kinesis_video_stream_pools()
+    assert chime_emulator.backend.request_log[-1].error == NO_ENDPOINT
+
+
+def test_the_switch_serves_a_later_launch(chime_emulator: Any) -> None:
+    chime_emulator.backend.switches.extra_api_regions = ["eu-west-1"]
+    pool = create(chime_emulator.client_for("eu-west-1"), "dublin", region="eu-west-1")
+    assert pool["PoolArn"].split(":")[3] == "eu-west-1"
 
 
 # ----- unsigned requests -----

@@ -109,6 +109,7 @@ def test_create_get_update_as_the_sdk_returns_them(run: Run) -> None:
     assert (got["PoolStatus"], got["PoolId"]) == ("ACTIVE", configuration["PoolId"])
     updated = run.output("update")["output"]["KinesisVideoStreamPoolConfiguration"]
     assert (updated["PoolStatus"], updated["StreamConfiguration"]["DataRetentionInHours"]) == ("UPDATING", 48)
+    assert (run.output("get")["status"], run.output("update")["status"]) == (200, 200)
 
 
 def test_tags_as_the_sdk_sets_and_lists_them(run: Run) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from collections.abc import Callable
@@ -10,6 +12,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+from local.chime_emulator import ChimeEmulator
 
 REGION = "us-east-1"  # the fixture's client region
 
@@ -319,6 +323,38 @@ def test_pagination_survives_deletion_between_pages(chime_emulator: Any) -> None
     client.delete_media_pipeline_kinesis_video_stream_pool(Identifier="d0")
     rest = client.list_media_pipeline_kinesis_video_stream_pools(MaxResults=2, NextToken=first["NextToken"])
     assert [s["PoolName"] for s in rest["KinesisVideoStreamPools"]] == ["d2", "d3"]
+
+
+def test_a_forged_next_token_is_bad_request(chime_emulator: Any) -> None:
+    """A token shaped like the ones it once minted (base64 JSON of a position) was never issued."""
+    client = chime_emulator.client
+    create(client, "real")
+    forged = base64.urlsafe_b64encode(json.dumps({"after": -5}).encode()).decode()
+    with pytest.raises(client.exceptions.BadRequestException):
+        client.list_media_pipeline_kinesis_video_stream_pools(NextToken=forged)
+
+
+def test_a_next_token_of_another_region_is_bad_request(chime_emulator: Any) -> None:
+    home, away = chime_emulator.client_for("us-east-1"), chime_emulator.client_for("us-west-2")
+    for index in range(3):
+        create(home, f"h{index}")
+        create(away, f"a{index}")
+    token = home.list_media_pipeline_kinesis_video_stream_pools(MaxResults=1)["NextToken"]
+    with pytest.raises(away.exceptions.BadRequestException):
+        away.list_media_pipeline_kinesis_video_stream_pools(MaxResults=1, NextToken=token)
+    rest = home.list_media_pipeline_kinesis_video_stream_pools(NextToken=token)
+    assert [s["PoolName"] for s in rest["KinesisVideoStreamPools"]] == ["h1", "h2"]
+
+
+def test_next_tokens_survive_save_and_load(chime_emulator: Any, tmp_path: Any) -> None:
+    client = chime_emulator.client
+    for index in range(3):
+        create(client, f"s{index}")
+    token = client.list_media_pipeline_kinesis_video_stream_pools(MaxResults=1)["NextToken"]
+    chime_emulator.backend.save(tmp_path / "state.json")
+    loaded = ChimeEmulator.load(tmp_path / "state.json")
+    rest = loaded.list_pools(REGION, {"NextToken": token})
+    assert [s["PoolName"] for s in rest["KinesisVideoStreamPools"]] == ["s1", "s2"]
 
 
 def test_invalid_next_token_is_bad_request(chime_emulator: Any) -> None:

@@ -55,6 +55,10 @@ def test_defaults_are_the_documented_ones() -> None:
         "delete_stream_of_deleting_pool": "refuse",
         "pool_id_identifier": "refuse",
         "extra_regions": [],
+        "extra_api_regions": [],
+        "unserved_region": "error",
+        "retention_above_maximum": "refuse",
+        "delete_stream_of_active_pool": "refuse",
     }
 
 
@@ -117,6 +121,32 @@ def test_delete_stream_of_a_deleting_pool(chime_emulator: Any, side: str) -> Non
     else:
         kvs.delete_stream(StreamARN=arn)
         assert backend.stream_names() == [second]
+
+
+@pytest.mark.parametrize("side", ["refuse", "allow"])
+def test_delete_stream_of_an_active_pool(chime_emulator: Any, side: str) -> None:
+    backend = chime_emulator.backend
+    backend.switches.delete_stream_of_active_pool = side
+    chime_emulator.client.create_media_pipeline_kinesis_video_stream_pool(
+        PoolName="live", StreamConfiguration={"Region": REGION}
+    )
+    first, second = backend.add_streams("live", 2)
+    kvs = kvs_client(chime_emulator.endpoint_url)
+    arn = kvs.describe_stream(StreamName=first)["StreamInfo"]["StreamARN"]
+    if side == "refuse":
+        with pytest.raises(ClientError) as raised:
+            kvs.delete_stream(StreamARN=arn)
+        assert raised.value.response["Error"]["Code"] == "ResourceInUseException"
+        assert backend.stream_names() == [first, second]
+    else:
+        kvs.delete_stream(StreamARN=arn)
+        assert backend.stream_names() == [second]
+    # The switch for a DELETING pool is separate: still refused by default.
+    backend.hold_deletion("live")
+    chime_emulator.client.delete_media_pipeline_kinesis_video_stream_pool(Identifier="live")
+    with pytest.raises(ClientError) as raised:
+        kvs.delete_stream(StreamARN=kvs.describe_stream(StreamName=second)["StreamInfo"]["StreamARN"])
+    assert raised.value.response["Error"]["Code"] == "ResourceInUseException"
 
 
 @pytest.mark.parametrize("side", ["refuse", "accept"])

@@ -176,3 +176,13 @@ def _assert_logs_hold_no_secrets(text: str, cloudformation: CloudFormation, serv
         token = record.params.get("ClientRequestToken")
         if token:
             assert token not in text, "a ClientRequestToken was logged"
+
+
+@pytest.fixture(params=["refuse", "allow"], ids=["active-pool-stream-refused", "active-pool-stream-allowed"])
+def active_pool_streams(request: pytest.FixtureRequest, cfn: CloudFormation) -> str:
+    """Each side of the emulator switch ``delete_stream_of_active_pool``: whether Kinesis Video
+    Streams lets a stream of a pool that still exists be deleted is not documented, and the
+    handler deletes streams only once the pool is gone, so its stream cleanup passes both sides."""
+    side = str(request.param)
+    cfn.backend.switches.delete_stream_of_active_pool = side
+    return side

@@ -16,27 +16,27 @@ def regions_called(cfn: CloudFormation) -> set[str]:
 
 
 def test_create_and_delete_go_to_the_api_region(cfn: CloudFormation) -> None:
-    properties = pool_properties("far-pool", region="us-east-1", ApiRegion="eu-west-1")
+    properties = pool_properties("far-pool", region="us-east-1", ApiRegion="eu-central-1")
     created = cfn.create(properties)
 
     assert created["Status"] == "SUCCESS", created["Reason"]
     arn = created["PhysicalResourceId"]
-    assert arn.split(":")[3] == "eu-west-1"
+    assert arn.split(":")[3] == "eu-central-1"
     assert created["Data"]["StreamRegion"] == "us-east-1"
-    assert regions_called(cfn) == {"eu-west-1"}
+    assert regions_called(cfn) == {"eu-central-1"}
 
     cfn.forget_calls()
     # A Delete finds the pool from its ARN, even when the properties say nothing of the Region.
     deleted = cfn.delete(arn, pool_properties("far-pool"))
     assert deleted["Status"] == "SUCCESS", deleted["Reason"]
-    assert regions_called(cfn) == {"eu-west-1"}
+    assert regions_called(cfn) == {"eu-central-1"}
     assert cfn.backend.leftover_pools() == []
 
 
 def test_an_update_in_the_api_region_is_in_place(cfn: CloudFormation) -> None:
-    old = pool_properties("far-pool", ApiRegion="eu-west-1")
+    old = pool_properties("far-pool", ApiRegion="eu-central-1")
     arn = cfn.create(old)["PhysicalResourceId"]
-    new = pool_properties("far-pool", retention="48", ApiRegion="eu-west-1")
+    new = pool_properties("far-pool", retention="48", ApiRegion="eu-central-1")
 
     updated = cfn.update(arn, new, old)
 
@@ -46,14 +46,14 @@ def test_an_update_in_the_api_region_is_in_place(cfn: CloudFormation) -> None:
 
 
 def test_moving_a_pool_to_another_api_region_fails_fast_without_a_mutating_call(cfn: CloudFormation) -> None:
-    old = pool_properties("far-pool", ApiRegion="eu-west-1")
+    old = pool_properties("far-pool", ApiRegion="eu-central-1")
     arn = cfn.create(old)["PhysicalResourceId"]
     cfn.forget_calls()
 
     response = cfn.update(arn, pool_properties("far-pool", ApiRegion="us-west-2"), old)
 
     assert response["Status"] == "FAILED"
-    assert "ApiRegion cannot change from eu-west-1 to us-west-2" in response["Reason"]
+    assert "ApiRegion cannot change from eu-central-1 to us-west-2" in response["Reason"]
     assert cfn.mutating_calls() == []
 
 
@@ -68,17 +68,19 @@ def test_an_invalid_api_region_is_refused_before_any_call(cfn: CloudFormation) -
 def test_the_pool_lives_only_in_the_api_region(cfn: CloudFormation) -> None:
     """Endpoints are regional: the function's own Region does not know the pool, even by its ARN,
     so every call the handler makes for it must go to the ApiRegion."""
-    properties = pool_properties("far-pool", ApiRegion="eu-west-1", tags={"a": "1"})
+    properties = pool_properties("far-pool", ApiRegion="eu-central-1", tags={"a": "1"})
     arn = cfn.create(properties)["PhysicalResourceId"]
     home = cfn.emulator.client_for("us-east-1")
     with pytest.raises(home.exceptions.NotFoundException):
         home.get_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
     cfn.forget_calls()
 
-    updated = cfn.update(arn, pool_properties("far-pool", ApiRegion="eu-west-1", tags={"b": "2"}), properties)
+    updated = cfn.update(
+        arn, pool_properties("far-pool", ApiRegion="eu-central-1", tags={"b": "2"}), properties
+    )
     assert updated["Status"] == "SUCCESS", updated["Reason"]
-    assert regions_called(cfn) == {"eu-west-1"}
-    away = cfn.emulator.client_for("eu-west-1")
+    assert regions_called(cfn) == {"eu-central-1"}
+    away = cfn.emulator.client_for("eu-central-1")
     tags = {tag["Key"]: tag["Value"] for tag in away.list_tags_for_resource(ResourceARN=arn)["Tags"]}
     assert tags.get("b") == "2" and "a" not in tags
 
@@ -88,7 +90,7 @@ def test_a_pool_of_the_same_name_in_the_functions_region_is_another_pool(cfn: Cl
     home.create_media_pipeline_kinesis_video_stream_pool(
         PoolName="twin", StreamConfiguration={"Region": "us-east-1"}
     )
-    properties = pool_properties("twin", ApiRegion="eu-west-1")
+    properties = pool_properties("twin", ApiRegion="eu-central-1")
     created = cfn.create(properties)
     assert created["Status"] == "SUCCESS", created["Reason"]
 

@@ -195,7 +195,9 @@ def _pool_with_streams(
     return created, names, properties
 
 
-def test_cleanup_deletes_exactly_this_pools_streams_once_it_is_gone(cfn: CloudFormation) -> None:
+def test_cleanup_deletes_exactly_this_pools_streams_once_it_is_gone(
+    cfn: CloudFormation, active_pool_streams: str
+) -> None:
     ours, our_streams, properties = _pool_with_streams(cfn, "demo", 3, DeleteStreamsOnDelete="true")
     # Another pool whose name shares our name's prefix: "ChimeMediaPipelines-demo-" matches both.
     _, neighbour_streams, _ = _pool_with_streams(cfn, "demo-2", 2)
@@ -215,7 +217,7 @@ def test_cleanup_deletes_exactly_this_pools_streams_once_it_is_gone(cfn: CloudFo
     assert [p["PoolName"] for p in cfn.backend.leftover_pools()] == ["demo-2"]
 
 
-def test_cleanup_follows_list_pages(cfn: CloudFormation) -> None:
+def test_cleanup_follows_list_pages(cfn: CloudFormation, active_pool_streams: str) -> None:
     cfn.backend.stream_page_size = 2
     ours, _, properties = _pool_with_streams(cfn, "paged", 5, DeleteStreamsOnDelete="true")
 
@@ -226,7 +228,7 @@ def test_cleanup_follows_list_pages(cfn: CloudFormation) -> None:
     assert len(cfn.backend.calls("ListStreams")) == 3
 
 
-def test_a_held_deletion_keeps_the_streams_and_says_so(cfn: CloudFormation) -> None:
+def test_a_held_deletion_keeps_the_streams_and_says_so(cfn: CloudFormation, active_pool_streams: str) -> None:
     ours, our_streams, properties = _pool_with_streams(
         cfn, "held", 2, DeleteStreamsOnDelete="true", WaitTimeoutSeconds="1"
     )
@@ -242,14 +244,16 @@ def test_a_held_deletion_keeps_the_streams_and_says_so(cfn: CloudFormation) -> N
     assert services_called(cfn, "kinesisvideo") == []
 
 
-def test_without_the_switch_streams_stay(cfn: CloudFormation) -> None:
+def test_without_the_switch_streams_stay(cfn: CloudFormation, active_pool_streams: str) -> None:
     ours, our_streams, properties = _pool_with_streams(cfn, "plain", 2)
     assert cfn.delete(ours["PhysicalResourceId"], properties)["Status"] == "SUCCESS"
     assert cfn.backend.stream_names() == sorted(our_streams)
     assert services_called(cfn, "kinesisvideo") == []
 
 
-def test_a_pool_already_gone_cannot_have_its_streams_matched(cfn: CloudFormation) -> None:
+def test_a_pool_already_gone_cannot_have_its_streams_matched(
+    cfn: CloudFormation, active_pool_streams: str
+) -> None:
     ours, our_streams, properties = _pool_with_streams(cfn, "gone", 1, DeleteStreamsOnDelete="true")
     cfn.emulator.client.delete_media_pipeline_kinesis_video_stream_pool(Identifier="gone")
 
@@ -261,7 +265,9 @@ def test_a_pool_already_gone_cannot_have_its_streams_matched(cfn: CloudFormation
     assert cfn.backend.stream_names() == our_streams
 
 
-def test_an_unreadable_switch_on_delete_never_deletes_streams(cfn: CloudFormation) -> None:
+def test_an_unreadable_switch_on_delete_never_deletes_streams(
+    cfn: CloudFormation, active_pool_streams: str
+) -> None:
     ours, our_streams, properties = _pool_with_streams(cfn, "odd", 1)
     properties = {**properties, "DeleteStreamsOnDelete": "yes please"}
     assert cfn.delete(ours["PhysicalResourceId"], properties)["Status"] == "SUCCESS"

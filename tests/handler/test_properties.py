@@ -19,7 +19,7 @@ from chime_kvs_pool.runtime.properties import (
     wait_timeout_of,
 )
 
-from .conftest import pool_properties
+from .conftest import CloudFormation, pool_properties
 
 
 def test_strings_are_parsed_into_a_typed_spec() -> None:
@@ -147,3 +147,14 @@ def test_properties_that_are_not_an_object_are_refused_by_name(properties: Any) 
     with pytest.raises(InvalidPropertiesError, match="ResourceProperties must be an object"):
         parse_properties(properties)
     assert wait_timeout_of(properties) == pool_rules.WAIT_TIMEOUT_DEFAULT  # a Delete still proceeds
+
+
+@pytest.mark.parametrize("hours", ["87601", str(2**31 - 1)])
+def test_retention_above_what_a_stream_keeps_fails_before_any_call(cfn: CloudFormation, hours: str) -> None:
+    response = cfn.create(pool_properties("forever", retention=hours))
+
+    assert response["Status"] == "FAILED"
+    for part in ("DataRetentionInHours", hours, "87600", "Kinesis Video Streams"):
+        assert part in response["Reason"], part
+    assert cfn.mutating_calls() == []
+    assert cfn.backend.leftover_pools() == []

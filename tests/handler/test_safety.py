@@ -31,7 +31,7 @@ def _pool_names(cfn: CloudFormation) -> list[str]:
 
 
 def test_a_delete_from_a_logical_resource_that_no_longer_holds_the_pool_leaves_it(
-    cfn: CloudFormation, caplog: pytest.LogCaptureFixture
+    cfn: CloudFormation, active_pool_streams: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A construct moved from path X (logical id OldPool) to path Y (NewPool), same pool_name, adopting.
     properties = pool_properties("moved", DeleteStreamsOnDelete="true", AdoptExisting="true")
@@ -172,7 +172,7 @@ def _pool_with_streams(
 
 
 def test_a_denied_list_succeeds_and_names_the_pool_id_and_what_to_delete(
-    cfn: CloudFormation, caplog: pytest.LogCaptureFixture
+    cfn: CloudFormation, active_pool_streams: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     arn, pool_id, streams, properties = _pool_with_streams(cfn, "unlisted", 2)
     cfn.backend.deny_access_key("testing", "ListStreams")
@@ -187,7 +187,9 @@ def test_a_denied_list_succeeds_and_names_the_pool_id_and_what_to_delete(
     assert any(pool_id in message and "ListStreams" in message for message in warnings)
 
 
-def test_a_dropped_delete_stream_is_retried_and_finishes_the_job(cfn: CloudFormation) -> None:
+def test_a_dropped_delete_stream_is_retried_and_finishes_the_job(
+    cfn: CloudFormation, active_pool_streams: str
+) -> None:
     arn, _, _, properties = _pool_with_streams(cfn, "dropped", 3)
     cfn.backend.faults.add("DeleteStream", "drop_after", count=1)
     cfn.backend.faults.add("DeleteStream", "drop", count=1)
@@ -199,7 +201,9 @@ def test_a_dropped_delete_stream_is_retried_and_finishes_the_job(cfn: CloudForma
     assert cfn.backend.stream_names() == []
 
 
-def test_a_stream_that_cannot_be_deleted_is_named_and_the_rest_go(cfn: CloudFormation) -> None:
+def test_a_stream_that_cannot_be_deleted_is_named_and_the_rest_go(
+    cfn: CloudFormation, active_pool_streams: str
+) -> None:
     arn, pool_id, streams, properties = _pool_with_streams(cfn, "stubborn", 3)
     cfn.backend.faults.add("DeleteStream", "drop", count=None)  # every attempt, until the budget ends
 

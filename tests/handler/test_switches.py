@@ -97,7 +97,9 @@ def test_a_delete_retried_after_a_dropped_connection_succeeds(cfn: CloudFormatio
 
 
 @pytest.mark.parametrize("side", ["refuse", "allow"])
-def test_streams_of_a_held_pool_are_kept_whichever_the_service_allows(cfn: CloudFormation, side: str) -> None:
+def test_streams_of_a_held_pool_are_kept_whichever_the_service_allows(
+    cfn: CloudFormation, active_pool_streams: str, side: str
+) -> None:
     """Meetings may still record into the streams of a DELETING pool: the handler never deletes them
     then, even where the service would let it."""
     cfn.backend.switches.delete_stream_of_deleting_pool = side
@@ -116,7 +118,7 @@ def test_streams_of_a_held_pool_are_kept_whichever_the_service_allows(cfn: Cloud
 
 @pytest.mark.parametrize("side", ["refuse", "allow"])
 def test_streams_go_once_the_pool_is_gone_whichever_the_service_allows(
-    cfn: CloudFormation, side: str
+    cfn: CloudFormation, active_pool_streams: str, side: str
 ) -> None:
     cfn.backend.switches.delete_stream_of_deleting_pool = side
     properties = pool_properties("recorded", DeleteStreamsOnDelete="true")

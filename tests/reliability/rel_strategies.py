@@ -125,10 +125,13 @@ def _number(prop: str, rule: Any, numbers: st.SearchStrategy[int]) -> st.SearchS
 def retentions() -> st.SearchStrategy[Value]:
     numbers = st.one_of(
         st.integers(-5, 100),
-        st.sampled_from([-1, 0, 1, 8760, 2**31 - 1, 2**31, 2**63, -(2**31)]),
+        st.sampled_from([-1, 0, 1, 8760, 87600, 87601, 2**31 - 1, 2**31, 2**63, -(2**31)]),
         st.integers(),
     )
-    valid = st.one_of(st.just(Value(MISSING, None)), st.integers(0, 10**6).map(lambda n: Value(str(n), None)))
+    valid = st.one_of(
+        st.just(Value(MISSING, None)),
+        st.integers(0, pool_rules.RETENTION_MAX).map(lambda n: Value(str(n), None)),
+    )
     return _mostly(valid, _number(RETENTION, pool_rules.retention_error, numbers))
 
 

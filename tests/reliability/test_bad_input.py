@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from chime_kvs_pool.runtime import index, pool_rules
 from local.chime_emulator import MUTATING_POOL_OPERATIONS, ChimeEmulator, EmulatorServer
-from local.chime_emulator.service_model import known_regions
+from local.chime_emulator.service_model import known_regions, partition_of
 from local.events import custom_resource_event
 from local.lambda_context import LambdaContext
 from local.offline import ENDPOINT_VARIABLES
@@ -176,10 +176,13 @@ def check_outcome(
 
 
 def unknown_stream_region(case: Case) -> str | None:
-    """The stream Region of a valid case if botocore's partition data does not know it."""
+    """The stream Region of a valid case if botocore's partition data does not know it, or if it is
+    in another partition than the pool API's us-east-1: the service refuses either."""
     stream = case.properties.get("StreamConfiguration") if isinstance(case.properties, dict) else None
     region = stream.get("Region") if isinstance(stream, dict) else None
-    return region if isinstance(region, str) and region not in known_regions() else None
+    if not isinstance(region, str):
+        return None
+    return region if region not in known_regions() or partition_of(region) != "aws" else None
 
 
 def check_failed(response: dict[str, Any], case: Case) -> None:

@@ -38,6 +38,8 @@ def native_schema_errors(properties: dict[str, Any]) -> list[str]:
 def documented_stricter(retention_minutes: int | None, tags: dict[str, str]) -> bool:
     """Where the construct (and the service) refuse what the schema lets through."""
     reserved = any(pool_rules.is_unsettable_tag_key(key) for key in tags)
+    # cfn-lint's schema allows any 32-bit Integer; a Kinesis video stream keeps data ten years at most
+    # (pool_rules.RETENTION_MAX, 87600 hours), so more can never make the pool's streams.
     too_big = retention_minutes is not None and retention_minutes / 60 > pool_rules.RETENTION_MAX
     # The handler keeps one of the service's 200 tags for its owner record (docs/handler.md).
     no_room = len(tags) > pool_rules.USER_TAGS_MAX
@@ -93,7 +95,7 @@ regions = st.one_of(
 retentions = st.one_of(
     st.none(),
     st.integers(0, 10**5).map(lambda hours: hours * 60),
-    st.sampled_from([0, 30, 90, (2**31 - 1) * 60, 2**31 * 60]),
+    st.sampled_from([0, 30, 90, 87600 * 60, 87601 * 60, (2**31 - 1) * 60, 2**31 * 60]),
 )
 tag_sets = st.one_of(
     st.dictionaries(st.text(min_size=0, max_size=10), st.text(max_size=10), max_size=4),

@@ -56,6 +56,16 @@ def test_retention_limits_match_the_service_model(create_input: Any) -> None:
     assert shape.type_name == "integer"
     assert shape.metadata["min"] == pool_rules.RETENTION_MIN
     assert "max" not in shape.metadata or shape.metadata["max"] >= pool_rules.RETENTION_MAX
+    # The model has no maximum; the rule's is Kinesis Video Streams' ten years, stricter on purpose.
+    assert pool_rules.RETENTION_MAX == 87600
+
+
+@pytest.mark.parametrize("hours", [87601, 2**31 - 1])
+def test_retention_above_what_a_stream_keeps_is_refused_with_the_reason(hours: int) -> None:
+    message = pool_rules.retention_error(hours)
+    assert message is not None
+    for part in ("StreamConfiguration.DataRetentionInHours", str(hours), "87600", "Kinesis Video Streams"):
+        assert part in message, part
 
 
 def test_the_update_retention_minimum_matches_the_service_model() -> None:
@@ -125,7 +135,7 @@ def test_invalid_regions(region: str) -> None:
         pool_rules.check_region(region)
 
 
-@pytest.mark.parametrize("hours", [0, 1, 24, 87600, pool_rules.RETENTION_MAX])
+@pytest.mark.parametrize("hours", [0, 1, 24, 8760, pool_rules.RETENTION_MAX])
 def test_valid_retention(hours: int) -> None:
     assert pool_rules.retention_error(hours) is None
 
