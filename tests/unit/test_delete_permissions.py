@@ -67,7 +67,7 @@ def depends_on(resource: dict[str, Any]) -> set[str]:
 
 # The issue's example: A with its own API Region, B plain, C deleting its streams.
 EXAMPLE: dict[str, dict[str, Any]] = {
-    "A": {"api_region": "eu-west-1"},
+    "A": {"api_region": "eu-central-1"},
     "B": {},
     "C": {"delete_streams_on_delete": True},
 }
@@ -85,17 +85,19 @@ def test_each_optional_permission_set_is_a_policy_on_the_handler_role(example: d
     for policy in policies.values():
         assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
     region_policy = policies[policy_allowing(example, "chime:DeleteMediaPipelineKinesisVideoStreamPool")]
-    assert ":chime:eu-west-1:" in str(region_policy["Properties"]["PolicyDocument"])
+    assert ":chime:eu-central-1:" in str(region_policy["Properties"]["PolicyDocument"])
     stream_policy = policies[policy_allowing(example, "kinesisvideo:DeleteStream")]
     assert actions_of(stream_policy) == {"kinesisvideo:ListStreams", "kinesisvideo:DeleteStream"}
     # The inline policy keeps the stack Region's pools, the logs and the service-linked role only.
     (inline,) = of_type(example, ROLE_TYPE)[role_id]["Properties"]["Policies"]
     inline_text = str(inline["PolicyDocument"])
-    assert "eu-west-1" not in inline_text and "kinesisvideo" not in inline_text
+    assert "eu-central-1" not in inline_text and "kinesisvideo" not in inline_text
 
 
 def test_a_pool_depends_on_exactly_the_policies_its_delete_needs(example: dict[str, Any]) -> None:
-    region_policy = policy_allowing(example, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "eu-west-1")
+    region_policy = policy_allowing(
+        example, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "eu-central-1"
+    )
     stream_policy = policy_allowing(example, "kinesisvideo:DeleteStream")
     pools = example["Resources"]
     assert depends_on(pools[pool_id(example, "A")]) == {region_policy}
@@ -104,7 +106,7 @@ def test_a_pool_depends_on_exactly_the_policies_its_delete_needs(example: dict[s
 
 
 def test_a_pool_with_both_options_depends_on_both() -> None:
-    template = template_of({"Both": {"api_region": "eu-west-1", "delete_streams_on_delete": True}})
+    template = template_of({"Both": {"api_region": "eu-central-1", "delete_streams_on_delete": True}})
     policies = set(of_type(template, POLICY_TYPE))
     assert len(policies) == 2
     assert depends_on(template["Resources"][pool_id(template, "Both")]) == policies
@@ -115,7 +117,7 @@ def test_cleanup_and_rollback_order_deletes_each_pool_before_its_policies(exampl
     this order; CloudFormation's rule is the same (reverse dependency order)."""
     deletion = list(reversed(creation_order(example)))
     for construct_id, policy in (
-        ("A", policy_allowing(example, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "eu-west-1")),
+        ("A", policy_allowing(example, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "eu-central-1")),
         ("C", policy_allowing(example, "kinesisvideo:DeleteStream")),
     ):
         assert deletion.index(pool_id(example, construct_id)) < deletion.index(policy)
@@ -136,8 +138,8 @@ def test_one_policy_per_api_region_and_none_for_the_stack_region() -> None:
     stack_kwargs = {"env": cdk.Environment(account="111122223333", region="us-east-1")}
     template = template_of(
         {
-            "A": {"api_region": "eu-west-1"},
-            "B": {"api_region": "eu-west-1"},
+            "A": {"api_region": "eu-central-1"},
+            "B": {"api_region": "eu-central-1"},
             "C": {"api_region": "us-west-2"},
             "D": {"api_region": "us-east-1"},
             "E": {},
@@ -146,7 +148,7 @@ def test_one_policy_per_api_region_and_none_for_the_stack_region() -> None:
     )
     policies = of_type(template, POLICY_TYPE)
     assert len(policies) == 2
-    eu = policy_allowing(template, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "eu-west-1")
+    eu = policy_allowing(template, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "eu-central-1")
     us_west = policy_allowing(template, "chime:DeleteMediaPipelineKinesisVideoStreamPool", "us-west-2")
     resources = template["Resources"]
     assert depends_on(resources[pool_id(template, "A")]) == {eu}
@@ -172,7 +174,10 @@ def test_optional_policies_do_not_grow_with_the_number_of_pools() -> None:
     def policies(count: int) -> dict[str, Any]:
         return of_type(
             template_of(
-                {f"P{n}": {"api_region": "eu-west-1", "delete_streams_on_delete": True} for n in range(count)}
+                {
+                    f"P{n}": {"api_region": "eu-central-1", "delete_streams_on_delete": True}
+                    for n in range(count)
+                }
             ),
             POLICY_TYPE,
         )

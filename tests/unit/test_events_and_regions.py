@@ -109,10 +109,10 @@ def test_on_state_change_of_an_imported_pool_uses_its_literal_arn_and_takes_targ
 
 def test_a_rule_outside_the_pools_api_region_is_warned_about() -> None:
     stack = env_stack("us-east-1")
-    pool = KinesisVideoStreamPool(stack, "Pool", api_region="eu-west-1")
+    pool = KinesisVideoStreamPool(stack, "Pool", api_region="eu-central-1")
     pool.on_state_change("Changes")
     Annotations.from_stack(stack).has_warning(
-        "/TestStack/Pool/Changes", Match.string_like_regexp(r"arrive in eu-west-1.*rule is in us-east-1")
+        "/TestStack/Pool/Changes", Match.string_like_regexp(r"arrive in eu-central-1.*rule is in us-east-1")
     )
 
 
@@ -214,18 +214,18 @@ def test_a_rule_for_a_pool_in_another_account_uses_cross_stack_scope() -> None:
 
 def test_api_region_is_sent_to_the_handler_and_allowed_once_per_region() -> None:
     stack = env_stack("us-east-1")
-    KinesisVideoStreamPool(stack, "A", api_region="eu-west-1")
-    KinesisVideoStreamPool(stack, "B", api_region="eu-west-1")
+    KinesisVideoStreamPool(stack, "A", api_region="eu-central-1")
+    KinesisVideoStreamPool(stack, "B", api_region="eu-central-1")
     KinesisVideoStreamPool(stack, "C", api_region="us-west-2")
     KinesisVideoStreamPool(stack, "D")
     template = Template.from_stack(stack)
     regions = sorted(chime_region_of(arn) for arn in handler_pool_resources(template))
-    assert regions == ["eu-west-1", "us-east-1", "us-west-2"]
+    assert regions == ["eu-central-1", "us-east-1", "us-west-2"]
     sent = {
         logical_id[:1]: resource["Properties"].get("ApiRegion")
         for logical_id, resource in template.find_resources("Custom::ChimeKinesisVideoStreamPool").items()
     }
-    assert sent == {"A": "eu-west-1", "B": "eu-west-1", "C": "us-west-2", "D": None}
+    assert sent == {"A": "eu-central-1", "B": "eu-central-1", "C": "us-west-2", "D": None}
 
 
 def test_without_api_region_the_template_keeps_the_stack_region_only() -> None:

@@ -37,7 +37,7 @@ def new_stack(tmp_path: Path, **kwargs: Any) -> cdk.Stack:
 def test_a_stack_of_pools_with_every_option_has_no_unacknowledged_finding(tmp_path: Path) -> None:
     stack = new_stack(tmp_path)
     KinesisVideoStreamPool(stack, "Plain")
-    KinesisVideoStreamPool(stack, "Far", api_region="eu-west-1", delete_streams_on_delete=True)
+    KinesisVideoStreamPool(stack, "Far", api_region="ap-southeast-1", delete_streams_on_delete=True)
 
     assert nag_findings(stack) == set()
 
@@ -104,7 +104,7 @@ def acknowledged_on(construct: Construct) -> list[str]:
 def test_an_options_acknowledgments_sit_on_its_own_policy(tmp_path: Path) -> None:
     """Each wildcard is acknowledged on the resource whose statement holds it, and nowhere else."""
     stack = new_stack(tmp_path)
-    pool = KinesisVideoStreamPool(stack, "Pool", api_region="eu-west-1", delete_streams_on_delete=True)
+    pool = KinesisVideoStreamPool(stack, "Pool", api_region="ap-southeast-1", delete_streams_on_delete=True)
     role_rules = acknowledged_on(pool.handler.role)
     assert len(role_rules) == 1 and ":chime:<AWS::Region>:" in role_rules[0]
     policies = [c for c in pool.handler.node.children if isinstance(c, iam.Policy)]
@@ -112,7 +112,7 @@ def test_an_options_acknowledgments_sit_on_its_own_policy(tmp_path: Path) -> Non
     assert by_policy == sorted(
         [
             [
-                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:eu-west-1:"
+                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:ap-southeast-1:"
                 "<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*]"
             ],
             [
