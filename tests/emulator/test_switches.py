@@ -205,6 +205,8 @@ def test_unknown_switches_and_values_are_refused() -> None:
     # A Region list given as text (command line, admin API) is split, not taken letter by letter.
     switches.extra_regions = "xx-west-9, yy-east-8"  # type: ignore[assignment]
     assert switches.extra_regions == ["xx-west-9", "yy-east-8"]
+    switches.extra_api_regions = "eu-west-1,eu-west-3"  # type: ignore[assignment]
+    assert switches.extra_api_regions == ["eu-west-1", "eu-west-3"]
 
 
 def admin(endpoint_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -248,11 +250,31 @@ def test_the_command_line_sets_switches() -> None:
     parser = argparse.ArgumentParser()
     cli.add_arguments("chime", parser)
     args = parser.parse_args(
-        ["--switch", "delete_deleting_pool=conflict", "--switch", "extra_regions=xx-west-9,yy-east-8"]
+        [
+            "--switch",
+            "delete_deleting_pool=conflict",
+            "--switch",
+            "extra_regions=xx-west-9,yy-east-8",
+            "--switch",
+            "extra_api_regions=eu-west-1",
+            "--switch",
+            "unserved_region=drop",
+            "--switch",
+            "retention_above_maximum=fail",
+            "--switch",
+            "delete_stream_of_active_pool=allow",
+        ]
     )
     backend = cli.build_backend(args)
     assert backend.switches.delete_deleting_pool == "conflict"
     assert backend.switches.extra_regions == ["xx-west-9", "yy-east-8"]
+    assert backend.switches.extra_api_regions == ["eu-west-1"]
+    assert backend.serves_pool_api("eu-west-1") and not backend.serves_pool_api("eu-west-3")
+    assert (
+        backend.switches.unserved_region,
+        backend.switches.retention_above_maximum,
+        backend.switches.delete_stream_of_active_pool,
+    ) == ("drop", "fail", "allow")
     with pytest.raises(SystemExit, match="must be one of"):
         cli.build_backend(parser.parse_args(["--switch", "pool_id_identifier=yes"]))
     with pytest.raises(SystemExit, match="NAME=VALUE"):
