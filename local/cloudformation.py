@@ -33,7 +33,8 @@ CloudFormation's rules played here:
 - a resource import (``import_resources``, an IMPORT change set as ``cdk import`` runs it) brings
   existing physical resources into the stack under new logical ids: each needs a DeletionPolicy and
   an identifier that fits the type's schema, names a resource which exists (``ImportReader``) and no
-  other stack holds; nothing else may change in the same operation; a missing resource ends in ``IMPORT_ROLLBACK_COMPLETE`` with the stack as before.
+  other stack holds; nothing else may change in the same operation; a missing resource ends in
+  ``IMPORT_ROLLBACK_COMPLETE`` with the stack as before.
 
 Not emulated: SNS service tokens, stack policies, change sets, drift,
 nested stacks. Lambda's at-least-once delivery of asynchronous events is not played by default;
