@@ -91,10 +91,12 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 
 # -- pytest-xdist: which tests go to a worker together, and in what order ----------------------------
 
-# ``make test`` runs ``--dist loadscope``, refined here. A worker gets a whole module at a time, so a
-# module-scoped fixture (a synth, a set of checkouts, the smoke bench) is built once, not once per
-# worker. These modules, long and made of independent tests whose fixtures are cheap or built once per
-# run (tests/shared_work.py), are handed out test by test instead:
+# ``make test`` runs ``--dist loadscope``, refined here (not loadgroup: pytest-xdist 3.8.0 groups by
+# renaming node ids, which pytest 9.2 no longer allows, so ``xdist_group`` marks group nothing and are
+# ignored). A worker gets a whole module at a time, so a module-scoped fixture (a synth, a set of
+# checkouts, the smoke bench) is built once, not once per worker. These modules, long and made of
+# independent tests whose fixtures are cheap or built once per run (tests/shared_work.py), are
+# handed out test by test instead:
 SPLIT_MODULES = frozenset(
     {
         "tests/reliability/test_fault_matrix.py",
