@@ -355,14 +355,27 @@ def delete(event: dict[str, Any], context: Any) -> str:
     properties = event.get("ResourceProperties")
     budget = _budget(wait_timeout_of(properties), context)
     # The ARN's Region, not the properties': a Delete must reach the pool wherever it was created.
+    # With a made-up physical id (a Create whose response was lost), the properties say where the
+    # Create went and which PoolName it asked for.
+    # Properties that do not parse never reached the service: no pool to look for then.
+    region = region_of_pool(physical_id)
+    name = None
+    if region is None:
+        try:
+            spec = parse_properties(properties)
+        except InvalidPropertiesError:
+            spec = None
+        if spec is not None:
+            region, name = spec.api_region, spec.pool_name
     outcome = lifecycle.delete_pool(
-        pool_client(region_of_pool(physical_id)),
+        pool_client(region),
         physical_id,
         budget,
         stream_client if delete_streams_of(properties) else None,
         owner=_owner(event),
         # Once the pool is gone its streams may use the rest of the invocation, not just the wait budget.
         stream_budget=_budget(pool_rules.WAIT_TIMEOUT_MAX, context),
+        pool_name=name,
     )
     logger.info("Delete: %s", outcome)
     helper.Reason = shorten(outcome)
@@ -382,5 +395,8 @@ def _token(event: Mapping[str, Any]) -> str:
 
 
 def _budget(wait_timeout_seconds: int, context: Any) -> lifecycle.Budget:
-    lambda_seconds = context.get_remaining_time_in_millis() / 1000.0 - RESPONSE_MARGIN_SECONDS
-    return lifecycle.Budget.for_seconds(min(float(wait_timeout_seconds), lambda_seconds))
+    def call_room() -> float:
+        # No call may run into the response margin, however long the wait budget still is.
+        return float(context.get_remaining_time_in_millis()) / 1000.0 - RESPONSE_MARGIN_SECONDS
+
+    return lifecycle.Budget.for_seconds(min(float(wait_timeout_seconds), call_room()), call_room=call_room)

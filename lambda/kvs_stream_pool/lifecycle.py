@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import ownership, pool_rules, streams
 from .ownership import Owner
@@ -66,6 +66,9 @@ class Budget:
 
     remaining_seconds: Callable[[], float]
     sleep: Callable[[float], None] = time.sleep
+    # Seconds a call may still take before the invocation must answer (None: no such limit). The
+    # wait budget says how long to keep polling; this says whether one more call can end in time.
+    call_room: Callable[[], float] | None = None
 
     @classmethod
     def for_seconds(
@@ -73,9 +76,14 @@ class Budget:
         seconds: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        call_room: Callable[[], float] | None = None,
     ) -> Budget:
         deadline = clock() + max(0.0, seconds)
-        return cls(lambda: deadline - clock(), sleep)
+        return cls(lambda: deadline - clock(), sleep, call_room)
+
+    def fits(self, call_seconds: float) -> bool:
+        """Whether a call that may take ``call_seconds`` at worst still ends before the answer is due."""
+        return self.call_room is None or self.call_room() >= call_seconds
 
 
 def client_request_token(stack_id: str, logical_resource_id: str, request_id: str) -> str:
@@ -148,7 +156,7 @@ def create_pool(
     logger.info("Created pool %s (status %s)", arn, configuration.get("PoolStatus"))
     if configuration.get("PoolStatus") == ACTIVE:
         return configuration
-    return wait_until_active(client, arn, budget)
+    return wait_until_active(client, arn, budget, configuration.get("PoolStatus", "unknown"))
 
 
 def adopt_pool(
@@ -161,9 +169,12 @@ def adopt_pool(
     """Take over the existing pool named ``spec.pool_name``: bring its retention and tags to the
     declared state, wait for ACTIVE, record the adoption on the pool, and only then report its ARN.
 
-    The ARN is reported last on purpose: a pool we failed to take over was never ours, so
-    CloudFormation's rollback must not delete it. Once adopted, the owner tag says so, and no Delete
-    of this resource deletes the pool (adoption implies retain; see ``delete_pool``).
+    Only a pool with no owner tag (a person's), a released one, or one held by another resource of
+    this same stack (a construct moved to a new path) is adopted; a pool another stack holds is
+    refused before any mutating call (``ownership.adoption``). The ARN is reported last on purpose:
+    a pool we failed to take over was never ours, so CloudFormation's rollback must not delete it.
+    Once adopted, the owner tag says so, and no Delete of this resource deletes the pool (adoption
+    implies retain; see ``delete_pool``).
     """
     name = spec.pool_name
     try:
@@ -180,6 +191,16 @@ def adopt_pool(
     status = current.get("PoolStatus")
     if status == DELETING:
         raise PoolError(f"cannot adopt pool {name}: it is being deleted")
+    live = _live_tags(client, arn)
+    try:
+        claim = ownership.adoption(owner, ownership.read(live))
+    except ownership.UnreadableClaim as error:
+        raise PoolError(
+            f"cannot adopt pool {name}: its {pool_rules.OWNER_TAG_KEY} tag was not written by this "
+            "handler, so who holds it is unknown (remove that tag by hand to adopt the pool)"
+        ) from error
+    except ownership.NotAdoptable as error:
+        raise PoolError(f"cannot adopt pool {name}: {error}") from error
     logger.info("Adopting existing pool %s (status %s)", arn, status)
     configuration = current if status == ACTIVE else wait_until_active(client, arn, budget)
 
@@ -199,19 +220,11 @@ def adopt_pool(
 
     # The declared tags become the pool's tags: undeclared ones go (AWS's keys and the owner tag
     # are not the declaration's).
-    live = _live_tags(client, arn)
     _apply_tag_difference(client, arn, _settable(live), spec.tag_map)
-    try:
-        before = ownership.read(live)
-    except ownership.UnreadableClaim:
-        before = None  # a hand-edited tag: nothing to hand back to
-    if before is None or before.owner != owner.digest:
+    if claim is not None:
         # A repeated delivery of this same Create finds its own claim and leaves it as it is.
         logger.info("Recording the adoption of %s by %s", arn, owner.label)
-        client.tag_resource(
-            ResourceARN=arn,
-            Tags=[{"Key": pool_rules.OWNER_TAG_KEY, "Value": ownership.adopted_by(owner, before)}],
-        )
+        client.tag_resource(ResourceARN=arn, Tags=[{"Key": pool_rules.OWNER_TAG_KEY, "Value": claim}])
     on_physical_id(arn)
     return configuration
 
@@ -250,15 +263,15 @@ def update_pool(
     old_retention: object = old_spec.data_retention_hours
     new_retention = new_spec.data_retention_hours
     change_retention = new_retention is not None and new_retention != old_retention
-    if change_retention and new_retention is not None and new_retention < pool_rules.RETENTION_UPDATE_MIN:
-        # Before any mutating call. The old properties may not say (no retention given: the
-        # service's default), so the live value decides whether there is a change at all.
-        if old_retention is None:
-            old_retention = (
-                _get_pool(client, physical_id).get("StreamConfiguration", {}).get("DataRetentionInHours")
-            )
-            change_retention = old_retention != new_retention
-        if change_retention:
+    if change_retention and (old_retention == 0 or (new_retention or 0) < pool_rules.RETENTION_UPDATE_MIN):
+        # Before any mutating call, a change to or from 0 is decided on the live value: the old
+        # properties may not say (no retention given: the service's default), and the rollback of
+        # a refused update asks to go back to a value the pool never left.
+        old_retention = (
+            _get_pool(client, physical_id).get("StreamConfiguration", {}).get("DataRetentionInHours")
+        )
+        change_retention = old_retention != new_retention
+        if change_retention and new_retention is not None:
             _check_retention_change(physical_id, old_retention, new_retention)
     _apply_tag_difference(client, physical_id, old_spec.tag_map, new_spec.tag_map)
     if change_retention and new_retention is not None:
@@ -315,19 +328,28 @@ def _is_replacement(old_name: object, old_region: object, new_spec: PoolSpec) ->
 
 
 def _check_retention_change(arn: str, current_hours: object, new_hours: int) -> None:
-    """Refuse, before any mutating call, a retention the update API cannot set on an existing pool.
+    """Refuse, before any mutating call, a retention change the handler could not undo.
 
     Create accepts 0 hours, but Update's minimum is ``RETENTION_UPDATE_MIN`` (botocore would refuse
-    the request with a bare "Parameter validation failed").
+    the request with a bare "Parameter validation failed"). So a change to 0 is refused, and so is
+    a change from 0: CloudFormation's rollback of it would ask for 0 again and fail, leaving the stack
+    in UPDATE_ROLLBACK_FAILED. A new PoolName replaces the pool instead, which loses nothing when the
+    old pool had retention 0 (it keeps no media).
     """
-    if new_hours >= pool_rules.RETENTION_UPDATE_MIN:
-        return
-    raise PoolError(
-        f"StreamConfiguration.DataRetentionInHours cannot change from {current_hours} to {new_hours} "
-        f"on existing pool {pool_rules.pool_name_in_arn(arn)}: the update API's minimum is "
-        f"{pool_rules.RETENTION_UPDATE_MIN} hour. Keep {current_hours}, choose "
-        f"{pool_rules.RETENTION_UPDATE_MIN} or more, or use a new PoolName (a new pool starts at 0)"
-    )
+    minimum = pool_rules.RETENTION_UPDATE_MIN
+    name = pool_rules.pool_name_in_arn(arn)
+    if new_hours < minimum:
+        raise PoolError(
+            f"StreamConfiguration.DataRetentionInHours cannot change from {current_hours} to {new_hours} "
+            f"on existing pool {name}: the update API's minimum is {minimum} hour. Keep {current_hours}, "
+            f"choose {minimum} or more, or use a new PoolName (a new pool starts at 0)"
+        )
+    if current_hours == 0:
+        raise PoolError(
+            f"StreamConfiguration.DataRetentionInHours cannot change from 0 to {new_hours} on existing "
+            f"pool {name}: the update API's minimum is {minimum} hour, so a rollback to 0 would fail. "
+            "Use a new PoolName: the pool is replaced, which loses nothing (retention 0 keeps no media)"
+        )
 
 
 def _update_retention(
@@ -377,20 +399,29 @@ def delete_pool(
     *,
     owner: Owner,
     stream_budget: Budget | None = None,
+    pool_name: str | None = None,
 ) -> str:
-    """Delete the pool if ``owner`` owns it, and wait for it to go; return a sentence that says what
-    happened.
+    """Delete the pool if ``owner`` may (``ownership.on_delete``), and wait for it to go; return a
+    sentence that says what happened.
 
-    Ownership first (``ownership``): a pool whose owner tag names another logical resource is left
-    alone; a pool this resource adopted is handed back to its previous owner and left in place; a
-    pool without the tag counts as ours. With ``stream_client_for``, the pool's Kinesis video streams
-    are deleted too, but only once the pool is completely gone (the service refuses earlier, and
-    meetings may still use them), within ``stream_budget`` (default: ``budget``). Once the pool is
-    gone nothing here raises: a Delete that failed then would strand the stack, and its retry could
-    no longer find the streams; the sentence names the PoolId and the streams left instead.
+    Ownership first: a pool held by another logical resource is left alone; a pool this resource
+    adopted is handed back to its previous holder (or released) and left in place; a pool without
+    the tag counts as ours. With ``stream_client_for``, the pool's Kinesis video streams are deleted
+    too, but only once the pool is completely gone (the service refuses earlier, and meetings may
+    still use them), within ``stream_budget`` (default: ``budget``). Once the pool is gone nothing
+    here raises: a Delete that failed then would strand the stack, and its retry could no longer
+    find the streams; the sentence names the PoolId and the streams left instead.
+
+    ``pool_name`` (the properties' PoolName) serves a ``physical_id`` that is not a pool ARN: a
+    Create whose response was lost left CloudFormation with a made-up id, and the pool it made is
+    deleted if its owner tag says this resource created it (``client`` is then the properties'
+    API Region's).
     """
     if not pool_rules.is_pool_arn(physical_id):
-        return f"nothing to delete: {physical_id} is not a pool ARN (the create never made a pool)"
+        lost = _lost_pool(client, physical_id, pool_name, owner)
+        if lost is None:
+            return f"nothing to delete: {physical_id} is not a pool ARN (the create never made a pool)"
+        physical_id = lost
     try:
         tags = _live_tags(client, physical_id)
     except ClientError as error:
@@ -408,6 +439,8 @@ def delete_pool(
     pool_id = stream_region = None
     if stream_client_for is not None:
         # The streams are found by PoolId, which only the pool itself can tell: read it first.
+        if not budget.fits(_call_seconds(client)):
+            raise PoolError(f"pool {physical_id} left in place: too little time left to read its PoolId")
         try:
             current = _get_pool(client, physical_id)
         except ClientError as error:
@@ -453,22 +486,54 @@ def delete_pool(
     )
 
 
+def _lost_pool(
+    client: ChimeSDKMediaPipelinesClient, physical_id: str, pool_name: str | None, owner: Owner
+) -> str | None:
+    """The ARN of the pool a Create with a lost response made, or None.
+
+    CloudFormation made up ``physical_id`` because it got no answer; the properties name the pool
+    the Create asked for. It is this resource's only if its owner tag says this resource created it
+    and still holds it: any other pool of that name (a person's, another stack's, one adopted) is
+    never touched.
+    """
+    if not pool_name or pool_rules.pool_name_error(pool_name) is not None:
+        return None
+    try:
+        arn = _get_pool(client, pool_name)["PoolArn"]
+        claim = ownership.read(_live_tags(client, arn))
+    except ClientError as error:
+        if _error_code(error) == "NotFoundException":
+            return None
+        raise PoolError(f"looking for pool {pool_name} failed: {_error_text(error)}") from error
+    except ownership.UnreadableClaim:
+        return None
+    if claim is None or claim.owner != owner.digest or claim.mode != ownership.CREATED:
+        logger.info("Pool %s exists but was not created by %s: not this resource's", arn, owner.label)
+        return None
+    logger.warning("Pool %s was created by %s, whose Create response was lost: deleting it", arn, owner.label)
+    return str(arn)
+
+
 def _streams_of_unknown_pool(arn: str) -> str:
     """A gone pool's streams cannot be matched: only the pool knew its PoolId. Say where to look."""
     prefix = f"{pool_rules.POOL_ID_PREFIX}-{pool_rules.pool_name_in_arn(arn)}-"
     logger.warning(
-        "Pool %s was already gone, so its PoolId is unknown and its Kinesis video streams were kept; "
-        "they are named %s<uuid>-* (other pools of that name share the prefix)",
+        "Pool %s was already gone, so its PoolId is unknown and this Delete deletes none of its "
+        "Kinesis video streams; any left are named %s<uuid>-* (other pools of that name share the prefix)",
         arn,
         prefix,
     )
-    return f"; its streams were kept (its PoolId is unknown; they are named {prefix}<uuid>-*)"
+    return (
+        f"; its streams, if any are left, are kept by this answer (its PoolId is unknown; "
+        f"they are named {prefix}<uuid>-*)"
+    )
 
 
 def _kept_for_its_owner(
     client: ChimeSDKMediaPipelinesClient, arn: str, tags: Mapping[str, str], owner: Owner
 ) -> str | None:
-    """Why the pool must stay (a sentence), or None when this resource owns it and may delete it."""
+    """Why the pool must stay (a sentence), or None when this resource may delete it. Records on
+    the pool what this Delete changes about who holds it (``ownership.on_delete``)."""
     try:
         claim = ownership.read(dict(tags))
     except ownership.UnreadableClaim:
@@ -476,38 +541,27 @@ def _kept_for_its_owner(
             f"pool {arn} left in place: its {pool_rules.OWNER_TAG_KEY} tag was not written by this "
             "handler, so this resource cannot tell that it owns the pool"
         )
-    if claim is None:
-        return None  # created before owners were recorded: ours, as every pool was then
-    if claim.owner != owner.digest:
-        holder = claim.label or "another resource"
-        return (
-            f"pool {arn} left in place: it is held by {holder} now, not by {owner.label} "
-            "(it was adopted by another logical resource, or made by another stack)"
-        )
-    if not claim.adopted:
+    decision = ownership.on_delete(owner, claim)
+    if decision.delete:
         return None
-    # Adoption implies retain: let go of the pool, giving it back to whoever held it before.
-    restored = ownership.previous_value(claim)
-    try:
-        if restored is None:
-            client.untag_resource(ResourceARN=arn, TagKeys=[pool_rules.OWNER_TAG_KEY])
-        else:
-            client.tag_resource(ResourceARN=arn, Tags=[{"Key": pool_rules.OWNER_TAG_KEY, "Value": restored}])
-        handed = "handed back to its previous owner" if restored else "its owner tag removed"
-    except ClientError as error:
-        logger.warning("Could not release adopted pool %s: %s", arn, _error_text(error))
-        handed = f"its owner tag could not be reset ({_error_code(error)})"
-    return (
-        f"pool {arn} left in place: {owner.label} adopted it, and an adopted pool is never deleted ({handed})"
-    )
+    note = ""
+    if decision.new_value is not None and decision.new_value != tags.get(pool_rules.OWNER_TAG_KEY):
+        try:
+            client.tag_resource(
+                ResourceARN=arn, Tags=[{"Key": pool_rules.OWNER_TAG_KEY, "Value": decision.new_value}]
+            )
+        except ClientError as error:
+            logger.warning("Could not update the owner tag of %s: %s", arn, _error_text(error))
+            note = f" (its owner tag could not be updated: {_error_code(error)})"
+    return f"pool {arn} left in place: {decision.sentence}{note}"
 
 
 def wait_until_active(
-    client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget
+    client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget, status: str = "unknown"
 ) -> KinesisVideoStreamPoolConfigurationTypeDef:
-    """Poll Get with short, capped backoff until ACTIVE; fail on FAILED or when the budget runs out."""
-    status = "unknown"
-    for delay in _PollDelays(budget):
+    """Poll Get with short, capped backoff until ACTIVE; fail on FAILED or when the budget runs out
+    (``status``: the last one known before the wait, for the message)."""
+    for delay in _PollDelays(budget, _call_seconds(client)):
         budget.sleep(delay)
         configuration = _get_pool(client, arn)
         status = configuration.get("PoolStatus", "unknown")
@@ -521,16 +575,25 @@ def wait_until_active(
 
 
 def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> str | None:
-    """None once Get says NotFound; otherwise the last status seen when the budget ran out."""
+    """None once Get says NotFound; otherwise the last status seen when the wait ended.
+
+    The pool is deleting by now, so a poll that fails (a transport error or a 5xx that botocore
+    gave up on) ends the wait like the budget does: the answer then says deletion was requested
+    and names the streams kept, rather than FAILED (whose retry could no longer find the streams).
+    """
     status = DELETING
-    for delay in _PollDelays(budget):
+    for delay in _PollDelays(budget, _call_seconds(client)):
         budget.sleep(delay)
         try:
             status = _get_pool(client, arn).get("PoolStatus", DELETING)
         except ClientError as error:
             if _error_code(error) == "NotFoundException":
                 return None
-            raise
+            logger.warning("Polling pool %s failed (%s); not waiting any longer", arn, _error_text(error))
+            return status
+        except BotoCoreError as error:
+            logger.warning("Polling pool %s failed (%s); not waiting any longer", arn, error)
+            return status
     logger.warning("Pool %s is still %s; the service will finish deleting it later", arn, status)
     return status
 
@@ -538,7 +601,7 @@ def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Bud
 def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> None:
     """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts;
     a pool that is already DELETING counts as deleted by this call."""
-    delays = iter(_PollDelays(budget))
+    delays = iter(_PollDelays(budget, _call_seconds(client)))
     while True:
         try:
             client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
@@ -560,11 +623,13 @@ def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget:
 
 
 class _PollDelays:
-    """Delays before each poll: doubling from FIRST_POLL_DELAY to MAX_POLL_DELAY, within the budget."""
+    """Delays before each poll: doubling from FIRST_POLL_DELAY to MAX_POLL_DELAY, within the budget,
+    and only while one more call (at worst ``call_seconds``) still ends before the answer is due."""
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, call_seconds: float = 0.0) -> None:
         self._budget = budget
         self._next = FIRST_POLL_DELAY
+        self._call_seconds = call_seconds
 
     def __iter__(self) -> _PollDelays:
         return self
@@ -574,8 +639,20 @@ class _PollDelays:
         if remaining <= 0:
             raise StopIteration
         delay = min(self._next, remaining)
+        if not self._budget.fits(delay + self._call_seconds):
+            raise StopIteration
         self._next = min(self._next * 2, MAX_POLL_DELAY)
         return delay
+
+
+def _call_seconds(client: Any) -> float:
+    """How long one attempt of a call on ``client`` may take at worst: its connect and read timeouts.
+
+    botocore's retries of that attempt are bounded separately (``throttling.install``)."""
+    config = getattr(getattr(client, "meta", None), "config", None)
+    connect = getattr(config, "connect_timeout", None)
+    read = getattr(config, "read_timeout", None)
+    return float(connect or 0) + float(read or 0)
 
 
 def _get_pool(client: ChimeSDKMediaPipelinesClient, arn: str) -> KinesisVideoStreamPoolConfigurationTypeDef:

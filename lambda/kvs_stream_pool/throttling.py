@@ -15,6 +15,7 @@ others are reads or set a state (Update, Delete, TagResource, UntagResource).
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -90,13 +91,25 @@ def retry_delay(attempts: int, rng: Callable[[], float] = random.random) -> floa
     return float(ceiling * rng())
 
 
-def _needs_retry(attempts: int, response: Any = None, **_: Any) -> float | bool | None:
-    """botocore's ``needs-retry`` event: a delay to retry after, False to stop, None: botocore decides."""
+def _needs_retry(
+    attempts: int, response: Any = None, *, attempt_seconds: float = 0.0, **_: Any
+) -> float | bool | None:
+    """botocore's ``needs-retry`` event: a delay to retry after, False to stop, None: botocore decides.
+
+    ``attempt_seconds`` is how long one more attempt may take at worst (the client's connect and
+    read timeouts): a retry starts only if it can end, after its delay, before the margin. That
+    bounds botocore's own retries too (legacy mode's delay is at most 2 ** (attempts - 1) seconds),
+    so a slow endpoint cannot carry a call past the invocation's deadline.
+    """
     affordable = _INVOCATION.affordable()
-    if affordable is None or not is_throttling(response):
-        return None  # outside an invocation, or not throttled: botocore's own rule
+    if affordable is None:
+        return None  # outside an invocation: botocore's own rule
+    if not is_throttling(response):
+        if affordable - attempt_seconds < 2.0 ** min(attempts - 1, 16):
+            return False  # no time for another attempt, whatever botocore would decide
+        return None
     delay = retry_delay(attempts)
-    if affordable - delay <= 0:
+    if affordable - delay - attempt_seconds <= 0:
         logger.warning("Throttled %d time(s); no time left to retry", attempts)
         return False  # no retry at all (not botocore's either): the caller sees the throttling error
     if attempts % 10 == 0:
@@ -108,5 +121,8 @@ def install(client: _Client) -> _Client:
     """Register the rule on ``client`` ahead of botocore's retry handler; returns the client."""
     meta: Any = client.meta  # type: ignore[attr-defined]
     service = meta.service_model.service_id.hyphenize()
-    meta.events.register_first(f"needs-retry.{service}", _needs_retry, unique_id=f"throttle-retry-{service}")
+    config = meta.config
+    attempt_seconds = float(config.connect_timeout or 0) + float(config.read_timeout or 0)
+    rule = functools.partial(_needs_retry, attempt_seconds=attempt_seconds)
+    meta.events.register_first(f"needs-retry.{service}", rule, unique_id=f"throttle-retry-{service}")
     return client

@@ -137,7 +137,7 @@ def test_adopt_takes_the_pool_over_and_converges_retention_and_tags(cfn: CloudFo
     assert only["PoolArn"] == pool["PoolArn"]
     assert only["StreamConfiguration"]["DataRetentionInHours"] == 48
     assert user_tags(live_tags(cfn, pool["PoolArn"])) == {"team": "media", "env": "prod"}
-    assert live_tags(cfn, pool["PoolArn"])[pool_rules.OWNER_TAG_KEY] == ownership.adopted_by(OWNER, None)
+    assert live_tags(cfn, pool["PoolArn"])[pool_rules.OWNER_TAG_KEY] == ownership.adoption(OWNER, None)
 
 
 def test_adopt_changes_nothing_that_already_matches(cfn: CloudFormation) -> None:
