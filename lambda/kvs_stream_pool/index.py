@@ -46,11 +46,14 @@ RESPONSE_MARGIN_SECONDS = 5.0
 # a modeled error that botocore's "standard" and "adaptive" modes do not treat as retryable; legacy
 # mode retries every 429, every 5xx and dropped or timed-out connections, with exponential backoff.
 # Throttling is retried longer than these five attempts: throttling.py, installed on every client.
-# Explicit timeouts keep a silent endpoint from hanging the invocation until Lambda kills it.
+# Explicit timeouts keep a silent endpoint from hanging the invocation until Lambda kills it. Their
+# sum is one attempt's worst case: no call starts unless it fits before the answer is due
+# (``lifecycle.Budget.fits``, ``throttling.install``), so they are short (the pool API answers in
+# well under a second; a slow answer is retried by botocore while time is left).
 CLIENT_CONFIG = Config(
     retries={"mode": "legacy", "total_max_attempts": 5},
-    connect_timeout=3,
-    read_timeout=10,
+    connect_timeout=2,
+    read_timeout=5,
     user_agent_extra="chime-kvs-pool-handler",
 )
 

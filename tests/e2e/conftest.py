@@ -101,6 +101,23 @@ def _define_safety_stacks(app: cdk.App) -> None:
     kept = {"name": "e2e-retention", "retention_hours": 24}
     pool_stack(app, "Retention", "E2eRetention", {"Pool": kept})
     pool_stack(app, "RetentionZero", "E2eRetention", {"Pool": {**kept, "retention_hours": 0}})
+    # Retention 0 -> 24 with a resource that fails: the pool refuses the change, the stack rolls back.
+    zero = {"name": "e2e-zero", "retention_hours": 0}
+    pool_stack(app, "FromZero", "E2eFromZero", {"Pool": zero})
+    pool_stack(
+        app,
+        "FromZeroBroken",
+        "E2eFromZero",
+        {"Pool": {**zero, "retention_hours": 24}, "Broken": {"name": "e2e-zero-broken"}},
+    )
+    # A Create whose response never arrives: the driver makes up an id once ServiceTimeout passes.
+    pool_stack(
+        app,
+        "LostResponse",
+        "E2eLostResponse",
+        {"Pool": {"name": "e2e-lost"}},
+        service_timeout=SHORT_SERVICE_TIMEOUT_SECONDS,
+    )
     # A short-lived function: the stream phase and the response PUT must end within its deadline.
     pool_stack(
         app,

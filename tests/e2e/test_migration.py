@@ -256,5 +256,7 @@ def test_native_to_custom_retain_remove_and_adopt_keep_the_same_pool(cloud: Clou
     assert destroyed is not None and destroyed.status == "DELETE_COMPLETE"
     left = cloud.pool(FROM_NATIVE_POOL)
     assert left["PoolStatus"] == "ACTIVE" and left["PoolId"] == before["PoolId"]
-    assert pool_rules.OWNER_TAG_KEY not in left["Tags"]  # handed back: it had no owner before
+    # Released, not untagged: it had no owner before, and no later Delete may mistake it for a pool
+    # from before owner tags (which its stack would delete).
+    assert "owner=- mode=released" in left["Tags"][pool_rules.OWNER_TAG_KEY]
     assert cloud.emulator.stream_names() == sorted(streams)

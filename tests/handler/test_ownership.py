@@ -299,7 +299,7 @@ def test_a_slow_poll_after_the_delete_still_answers_in_time_naming_the_streams(c
     stop = threading.Event()
 
     def slow_gets_once_deleted() -> None:
-        # Every Get after the Delete takes 11 s: longer than the client's 10 s read timeout.
+        # Every Get after the Delete takes 11 s: longer than the client's 5 s read timeout.
         while not stop.is_set():
             if cfn.backend.calls(DELETE):
                 cfn.backend.faults.add(GET, "slow", count=None, delay=11)
@@ -310,9 +310,9 @@ def test_a_slow_poll_after_the_delete_still_answers_in_time_naming_the_streams(c
     watcher.start()
     event = cfn.event("Delete", properties, physical_id=arn)
     cfn.events.append(event)
-    # 20 s: 15 s of room before the 5 s margin, enough to start one Get (13 s at worst), never two.
+    # 14 s: 9 s of room before the 5 s margin, enough to start one Get (7 s at worst), never two.
     worker = threading.Thread(
-        target=index.handler, args=(event, LambdaContext(20.0, function_name=FUNCTION_NAME)), daemon=True
+        target=index.handler, args=(event, LambdaContext(14.0, function_name=FUNCTION_NAME)), daemon=True
     )
     worker.start()
     response = cfn.responses.wait_for(event["RequestId"], 40)

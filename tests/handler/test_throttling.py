@@ -58,9 +58,9 @@ def test_a_throttled_wait_keeps_polling(cfn: CloudFormation) -> None:
 def test_throttling_that_outlasts_the_invocation_fails_in_time_to_report(cfn: CloudFormation) -> None:
     cfn.backend.faults.add(CREATE, "throttle", count=None)
 
-    # 20 s left, 5 s kept back to report and 13 s for one more attempt at worst (3 s connect, 10 s
+    # 14 s left, 5 s kept back to report and 7 s for one more attempt at worst (2 s connect, 5 s
     # read): about 2 s of retries, then a FAILED response.
-    response = cfn.create(pool_properties(), lambda_seconds=20.0)
+    response = cfn.create(pool_properties(), lambda_seconds=14.0)
 
     assert response["Status"] == "FAILED"
     assert "ThrottledClientException" in response["Reason"]

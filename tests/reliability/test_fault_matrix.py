@@ -48,8 +48,10 @@ RENAMED_POOL_NAME = "rel-pool-v2"
 # Emulated service delays while a "Lambda timeout" cell runs: longer than the invocation's budget.
 SLOW_SERVICE_SECONDS = 3.0
 # The handler's Lambda timeout in "Lambda timeout" cells: the handler keeps 5 s back for its
-# response (index.RESPONSE_MARGIN_SECONDS), so 2 s of waiting are left, short of the service's 3 s.
-SHORT_FUNCTION_TIMEOUT_SECONDS = 7
+# response (index.RESPONSE_MARGIN_SECONDS) and starts no call unless its worst case (the pool
+# client's 2 s connect + 5 s read timeouts, and up to 1 s of poll delay) fits before that, so about
+# 2 s of waiting are left, short of the service's 3 s.
+SHORT_FUNCTION_TIMEOUT_SECONDS = 15
 # The custom resource's WaitTimeoutSeconds: ample in every cell, except where a held deletion makes
 # the handler wait for its whole budget; there a user-chosen short budget keeps the cell quick.
 WAIT_SECONDS = 30
