@@ -537,7 +537,11 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
             replaces the pool. Default: the stack's Region (``Stack.of(self).region``, the
             deployment's Region in an environment-agnostic stack).
         :param data_retention: how long the streams keep media, in whole hours (``Duration.hours(0)``
-            keeps none). Default: the service's default.
+            keeps none). Every change the handler accepts can be rolled back: an existing pool can go
+            neither to 0 nor from 0 (the update API's minimum is 1 hour, so the rollback of a change
+            from 0 could never return to it); both fail the update before any change. To leave 0, give
+            the pool a new ``pool_name``: it is replaced, which loses nothing (retention 0 keeps no
+            media). Default: the service's default.
         :param tags: tags for the pool, as with ``Tags.of(pool).add``. Default: none.
         :param removal_policy: ``DESTROY`` deletes the pool with the stack or on replacement;
             ``RETAIN`` keeps it (refused with ``delete_streams_on_delete``, which needs the

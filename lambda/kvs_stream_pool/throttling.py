@@ -7,10 +7,12 @@ invocation has minutes left: the pool then fails and the whole stack rolls back.
 
 ``install`` puts a retry rule in front of botocore's own on a client: a throttling error is retried
 after a random delay (full jitter, so concurrent invocations spread out instead of retrying in
-step) that grows with the attempts up to ``MAX_DELAY_SECONDS``, for as long as the invocation's
-remaining time (``start_invocation``) leaves ``margin_seconds`` to report. Any other error is left
-to botocore's rule. Every retried call is safe to repeat: Create carries a ClientRequestToken, the
-others are reads or set a state (Update, Delete, TagResource, UntagResource).
+step) that grows with the attempts up to ``MAX_DELAY_SECONDS``, for as long as the delay and one
+more attempt's worst case (the client's connect + read timeouts) fit in the invocation's remaining
+time (``start_invocation``) less ``margin_seconds`` to report. Any retry, throttled or not, that no
+longer fits is stopped; otherwise any other error is left to botocore's rule. Every retried call
+is safe to repeat: Create carries a ClientRequestToken, the others are reads or set a state
+(Update, Delete, TagResource, UntagResource).
 """
 
 from __future__ import annotations
