@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -95,3 +97,24 @@ def test_outside_an_invocation_botocore_decides(chime_emulator: Any, monkeypatch
         client.list_media_pipeline_kinesis_video_stream_pools()
 
     assert len(chime_emulator.backend.calls(LIST)) == 3
+
+
+def test_no_retry_starts_unless_one_more_attempt_fits_before_the_margin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rule in front of botocore's: a retry (throttled or not) must leave room for its delay and
+    one more attempt's worst case (the client's connect + read timeouts) before the margin."""
+    monkeypatch.setattr(throttling, "_INVOCATION", throttling._Invocation())
+    monkeypatch.setattr(throttling, "MAX_DELAY_SECONDS", 0.1)
+    throttling.start_with_deadline(time.monotonic() + 10.0, margin_seconds=1.0)  # 9 s affordable
+    throttled = (SimpleNamespace(status_code=429), {"Error": {"Code": "ThrottledClientException"}})
+    unavailable = (SimpleNamespace(status_code=503), {"Error": {"Code": "ServiceUnavailable"}})
+
+    retry = throttling._needs_retry(1, throttled, attempt_seconds=7.0)
+    assert retry is not False and isinstance(retry, float)
+    assert throttling._needs_retry(1, throttled, attempt_seconds=9.5) is False
+    # Not throttled: botocore decides while an attempt (and its at most 2 ** (n - 1) s delay) fits ...
+    assert throttling._needs_retry(1, unavailable, attempt_seconds=7.0) is None
+    # ... and never once it does not: a slow endpoint cannot carry a call past the deadline.
+    assert throttling._needs_retry(3, unavailable, attempt_seconds=7.0) is False
+    assert throttling._needs_retry(1, unavailable, attempt_seconds=8.5) is False
