@@ -35,7 +35,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IValidation
 
-from chime_kvs_pool import compat, validation
+from chime_kvs_pool import compat, regions, validation
 from chime_kvs_pool.handler import PoolHandler
 from chime_kvs_pool.runtime import pool_rules
 from chime_kvs_pool.tagging import RenderedTags, tag_pairs
@@ -89,6 +89,7 @@ class PoolEventType(enum.StrEnum):
 FAILURE_EVENT_TYPES = (PoolEventType.TEMPORARY_FAILURE, PoolEventType.PERMANENT_FAILURE)
 EVENTS_REGION_WARNING = "chime-kvs-pool:events-region"
 OPT_IN_UNCHECKED_WARNING = "chime-kvs-pool:opt-in-region-unchecked"
+API_REGION_WITHOUT_ENDPOINT_WARNING = "chime-kvs-pool:api-region-without-endpoint"
 STREAMS_DELETED_ON_REPLACEMENT_WARNING = "chime-kvs-pool:streams-deleted-on-replacement"
 # A generated name of a pool with its own api_region ends in ``-<stack Region>-<account>``: the room
 # kept for it fits the longest Region the service accepts and a 12-digit account, so the name stays
@@ -620,6 +621,17 @@ class KinesisVideoStreamPool(KinesisVideoStreamPoolBase):
                 "same Region, but the stream Region is only known at deployment; set stream_region",
             )
         self._api_region = api_region if api_region is not None else Stack.of(self).region
+        if (
+            not Token.is_unresolved(self._api_region)
+            and self._api_region not in regions.MEDIA_PIPELINES_API_REGIONS
+        ):
+            which = "api_region" if api_region is not None else "the stack's Region (the default api_region)"
+            Annotations.of(self).add_warning_v2(
+                API_REGION_WITHOUT_ENDPOINT_WARNING,
+                f"{which} {self._api_region} has no Chime SDK Media Pipelines endpoint, so the pool "
+                "cannot be created there; set api_region to one of "
+                + ", ".join(sorted(regions.MEDIA_PIPELINES_API_REGIONS)),
+            )
 
         stream_configuration: dict[str, Any] = {"Region": region}
         if retention_hours is not None:

@@ -16,6 +16,26 @@ from collections.abc import Iterable
 
 from aws_cdk.region_info import RegionInfo
 
+# The Regions where the Chime SDK Media Pipelines API has an endpoint, in every partition (botocore's
+# endpoint data as of botocore 1.44.8: none outside the aws partition). A pool is created through
+# one of them (its api_region, by default the stack's Region); tests/unit/test_api_regions.py keeps
+# this list in step with the pinned botocore. A Region that launches the API later only costs a
+# synth-time warning until the list learns it.
+MEDIA_PIPELINES_API_REGIONS = frozenset(
+    {
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-2",
+        "us-east-1",
+        "us-west-2",
+    }
+)
+
 
 def is_opt_in_region(region: str) -> bool:
     """Whether ``region`` is disabled by default in an AWS account (an opt-in Region)."""
