@@ -45,7 +45,7 @@ DEFAULT_WAIT_TIMEOUT = Duration.seconds(pool_rules.WAIT_TIMEOUT_DEFAULT)
 # CloudFormation's wait for the handler's answer: its wait, plus time for the cold start, the API
 # calls around the wait and the response. Far below CloudFormation's default of one hour, so that a
 # handler that never answers fails the deployment quickly.
-SERVICE_TIMEOUT_MARGIN = Duration.minutes(2)
+SERVICE_TIMEOUT_MARGIN = Duration.seconds(pool_rules.SERVICE_TIMEOUT_MARGIN_SECONDS)
 _SERVICE_TIMEOUT_MARGIN_SECONDS = int(SERVICE_TIMEOUT_MARGIN.to_seconds())
 
 # What grant_read allows on the pool.

@@ -277,8 +277,13 @@ def handler(event: dict[str, Any], context: Any) -> None:
         event.get("LogicalResourceId"),
         event.get("PhysicalResourceId", "-"),
     )
-    # Throttled calls are retried while this invocation has time to report (throttling.py).
-    throttling.start_invocation(context, RESPONSE_MARGIN_SECONDS)
+    # Everything, throttled retries included (throttling.py), ends in time to answer within the
+    # Lambda's deadline and CloudFormation's ServiceTimeout alike.
+    answer_by = time.monotonic() + pool_rules.answer_within_seconds(
+        wait_timeout_of(event.get("ResourceProperties"))
+    )
+    _ANSWER_BY[0] = answer_by
+    throttling.start_invocation(lambda: _remaining_seconds(context), RESPONSE_MARGIN_SECONDS)
     helper(event, context)
 
 
@@ -385,6 +390,11 @@ def delete(event: dict[str, Any], context: Any) -> str:
     return str(physical_id)
 
 
+# When the current invocation must have answered (time.monotonic()); set at its start. A list, so
+# that the handler sets it without a global statement; one invocation at a time per environment.
+_ANSWER_BY = [float("inf")]
+
+
 def _report_physical_id(arn: str) -> None:
     helper.PhysicalResourceId = arn
 
@@ -397,9 +407,16 @@ def _token(event: Mapping[str, Any]) -> str:
     return lifecycle.client_request_token(event["StackId"], event["LogicalResourceId"], event["RequestId"])
 
 
+def _remaining_seconds(context: Any) -> float:
+    """How long this invocation may still work: the Lambda's remaining time, or less when
+    CloudFormation's ServiceTimeout ends first (``pool_rules.answer_within_seconds``)."""
+    lambda_seconds = float(context.get_remaining_time_in_millis()) / 1000.0
+    return min(lambda_seconds, _ANSWER_BY[0] - time.monotonic())
+
+
 def _budget(wait_timeout_seconds: int, context: Any) -> lifecycle.Budget:
     def call_room() -> float:
         # No call may run into the response margin, however long the wait budget still is.
-        return float(context.get_remaining_time_in_millis()) / 1000.0 - RESPONSE_MARGIN_SECONDS
+        return _remaining_seconds(context) - RESPONSE_MARGIN_SECONDS
 
     return lifecycle.Budget.for_seconds(min(float(wait_timeout_seconds), call_room()), call_room=call_room)

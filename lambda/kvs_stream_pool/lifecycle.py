@@ -413,15 +413,30 @@ def delete_pool(
     find the streams; the sentence names the PoolId and the streams left instead.
 
     ``pool_name`` (the properties' PoolName) serves a ``physical_id`` that is not a pool ARN: a
-    Create whose response was lost left CloudFormation with a made-up id, and the pool it made is
-    deleted if its owner tag says this resource created it (``client`` is then the properties'
-    API Region's).
+    Create whose response was lost left CloudFormation with a made-up id. Such a Delete deletes
+    nothing, as nothing in it tells that pool from one a later request of this same resource made
+    and the stack holds; when the owner tag of the pool of that name says this resource created it,
+    the answer names the pool for an operator to check (``client`` is then the properties' API
+    Region's).
+
+    A pool still CREATING or UPDATING refuses the Delete; that is waited out within
+    ``stream_budget`` (the rest of the invocation), not the wait budget alone, so that the rollback
+    of a create that outlasted a short wait does not fail.
     """
     if not pool_rules.is_pool_arn(physical_id):
-        lost = _lost_pool(client, physical_id, pool_name, owner)
-        if lost is None:
-            return f"nothing to delete: {physical_id} is not a pool ARN (the create never made a pool)"
-        physical_id = lost
+        answer = f"nothing to delete: {physical_id} is not a pool ARN (the create never answered with a pool)"
+        lost = _lost_pool(client, pool_name, owner)
+        if lost is not None:
+            logger.warning(
+                "Pool %s carries %s's owner tag (created by it) but CloudFormation named no pool: if no "
+                "stack records it (a Create whose response was lost), delete it by hand",
+                lost,
+                owner.label,
+            )
+            answer += (
+                f"; pool {lost} carries this resource's owner tag: delete it by hand if no stack holds it"
+            )
+        return answer
     try:
         tags = _live_tags(client, physical_id)
     except ClientError as error:
@@ -452,7 +467,7 @@ def delete_pool(
     logger.info("Deleting pool %s", physical_id)
     status: str | None
     try:
-        _delete_when_allowed(client, physical_id, budget)
+        _delete_when_allowed(client, physical_id, stream_budget or budget)
     except ClientError as error:
         if _error_code(error) != "NotFoundException":
             raise PoolError(f"deleting pool {physical_id} failed: {_error_text(error)}") from error
@@ -486,16 +501,9 @@ def delete_pool(
     )
 
 
-def _lost_pool(
-    client: ChimeSDKMediaPipelinesClient, physical_id: str, pool_name: str | None, owner: Owner
-) -> str | None:
-    """The ARN of the pool a Create with a lost response made, or None.
-
-    CloudFormation made up ``physical_id`` because it got no answer; the properties name the pool
-    the Create asked for. It is this resource's only if its owner tag says this resource created it
-    and still holds it: any other pool of that name (a person's, another stack's, one adopted) is
-    never touched.
-    """
+def _lost_pool(client: ChimeSDKMediaPipelinesClient, pool_name: str | None, owner: Owner) -> str | None:
+    """The ARN of the pool named ``pool_name`` if its owner tag says this resource created it and
+    still holds it (perhaps by a Create whose response was lost), or None. Read only."""
     if not pool_name or pool_rules.pool_name_error(pool_name) is not None:
         return None
     try:
@@ -510,7 +518,6 @@ def _lost_pool(
     if claim is None or claim.owner != owner.digest or claim.mode != ownership.CREATED:
         logger.info("Pool %s exists but was not created by %s: not this resource's", arn, owner.label)
         return None
-    logger.warning("Pool %s was created by %s, whose Create response was lost: deleting it", arn, owner.label)
     return str(arn)
 
 

@@ -188,6 +188,21 @@ POOL_ARN_RE = re.compile(
 WAIT_TIMEOUT_DEFAULT = 300
 WAIT_TIMEOUT_MIN = 1
 WAIT_TIMEOUT_MAX = 900
+# CloudFormation waits for a pool's answer at most ServiceTimeout = WaitTimeoutSeconds + this margin
+# (the construct sets it so): room for the delivery, a cold start, the calls around the wait and the
+# response.
+SERVICE_TIMEOUT_MARGIN_SECONDS = 120
+# The part of that margin spent before the handler runs (the event's delivery and a cold start). The
+# handler answers within ServiceTimeout less this, counted from its own start: work past
+# ServiceTimeout would go on after CloudFormation has given up and rolled back (a pool created
+# then would belong to nobody; a stream cleanup then would be lost with its answer).
+DELIVERY_ALLOWANCE_SECONDS = 30
+
+
+def answer_within_seconds(wait_timeout_seconds: int) -> int:
+    """How long after its start an invocation may work before answering (see above)."""
+    return wait_timeout_seconds + SERVICE_TIMEOUT_MARGIN_SECONDS - DELIVERY_ALLOWANCE_SECONDS
+
 
 # The handler's switch properties and the value an absent one stands for. The construct leaves a
 # switch (and WaitTimeoutSeconds) out of the template when it holds its default, so every pool's

@@ -68,9 +68,10 @@ _INVOCATION = _Invocation()
 _Client = TypeVar("_Client")
 
 
-def start_invocation(context: Any, margin_seconds: float) -> None:
-    """Retry throttled calls until ``margin_seconds`` before this invocation's deadline."""
-    _INVOCATION.start(lambda: context.get_remaining_time_in_millis() / 1000.0, margin_seconds)
+def start_invocation(remaining_seconds: Callable[[], float], margin_seconds: float) -> None:
+    """Retry throttled calls until ``margin_seconds`` before this invocation's deadline
+    (``remaining_seconds``: how long it may still work)."""
+    _INVOCATION.start(remaining_seconds, margin_seconds)
 
 
 def start_with_deadline(deadline: float, margin_seconds: float = 0.0) -> None:

@@ -260,10 +260,11 @@ def test_retention_from_zero_with_a_failing_resource_rolls_back_cleanly(cloud: C
     cloud.assert_no_leak("E2eFromZero")
 
 
-def test_a_create_whose_response_was_lost_leaves_no_pool_after_the_rollback(cloud: Cloud) -> None:
+def test_a_create_whose_response_was_lost_rolls_back_and_names_the_pool_it_left(cloud: Cloud) -> None:
     """The handler creates and tags the pool, every response PUT is refused, CloudFormation times
-    out and rolls back with a made-up physical id: the Delete finds the pool by its PoolName and
-    deletes it, because its owner tag says this very resource created it."""
+    out and rolls back with a made-up physical id. That Delete cannot tell this pool from one a
+    later request of the same resource made, so it deletes nothing: the rollback completes, and its
+    answer (and the function's log) names the pool, whose owner tag says which resource made it."""
     cloud.cloud.response_server.refuse_next(5, 500)  # every attempt of the Create's response PUT
 
     stack = cloud.deploy("LostResponse")
@@ -272,6 +273,8 @@ def test_a_create_whose_response_was_lost_leaves_no_pool_after_the_rollback(clou
     (delete,) = [r for r in cloud.requests() if r["RequestType"] == "Delete"]
     assert not pool_rules.is_pool_arn(delete["PhysicalResourceId"])
     answer = response_to(cloud, delete)
-    assert answer["Status"] == "SUCCESS" and answer["Reason"].startswith("deleted pool")
-    assert "e2e-lost" not in cloud.pool_names()
-    cloud.assert_no_leak("E2eLostResponse")
+    assert answer["Status"] == "SUCCESS" and answer["Reason"].startswith("nothing to delete")
+    (left,) = [pool for pool in cloud.emulator.leftover_pools() if pool["PoolName"] == "e2e-lost"]
+    assert f"pool {left['PoolArn']} carries this resource's owner tag" in answer["Reason"]
+    assert pool_rules.OWNER_TAG_KEY in left["Tags"]
+    cloud.assert_no_leak("E2eLostResponse", also_kept=("e2e-lost",))

@@ -178,17 +178,40 @@ def test_an_adopter_from_another_stack_that_outlives_the_creator_leaves_an_orpha
 # ----- 4. a Create whose response was lost -----
 
 
-def test_a_create_whose_response_was_lost_is_deleted_by_the_rollback(cfn: CloudFormation) -> None:
+def test_a_create_whose_response_was_lost_is_named_not_deleted_by_the_rollback(cfn: CloudFormation) -> None:
     properties = pool_properties("lost")
     arn = cfn.create(properties)["PhysicalResourceId"]
+    cfn.forget_calls()
 
-    # CloudFormation got no response: its rollback sends Delete with a made-up physical id.
+    # CloudFormation got no response: its rollback sends Delete with a made-up physical id. Nothing
+    # in that Delete tells this pool from one a later request of the same resource made, so it
+    # deletes nothing and names the pool for an operator instead.
     response = cfn.delete("handler-test-Pool-ABCDEFGHIJKL", properties)
 
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"] == "handler-test-Pool-ABCDEFGHIJKL"
-    assert response["Reason"].startswith(f"deleted pool {arn}")
-    assert _pool(cfn, "lost") is None
+    assert response["Reason"].startswith("nothing to delete")
+    assert f"pool {arn} carries this resource's owner tag" in response["Reason"]
+    assert cfn.mutating_calls() == []
+    assert _pool(cfn, "lost") is not None
+
+
+def test_the_cleanup_of_a_made_up_id_never_deletes_the_pool_the_resource_holds_now(
+    cfn: CloudFormation,
+) -> None:
+    """An Update sent with a made-up physical id (a resource whose Create failed, updated again)
+    creates the pool and answers its ARN; CloudFormation's cleanup then sends Delete for the made-up
+    id with the same PoolName. The stack holds that pool: it must survive."""
+    properties = pool_properties("fresh")
+    made_up = "handler-test-Pool-ABCDEFGHIJKL"
+    arn = cfn.update(made_up, properties, properties)["PhysicalResourceId"]
+    assert arn != made_up
+
+    response = cfn.delete(made_up, properties)
+
+    assert response["Status"] == "SUCCESS" and "nothing to delete" in response["Reason"]
+    pool = _pool(cfn, "fresh")
+    assert pool is not None and pool["PoolArn"] == arn
 
 
 @pytest.mark.parametrize("holder", ["another logical id", "adopted", "a person"])
@@ -373,3 +396,18 @@ def test_a_tag_from_before_creators_were_kept_still_decides() -> None:
     with pytest.raises(ownership.NotAdoptable):
         ownership.adoption(Owner.of(OTHER_STACK_ID, "Pool"), claim)
     assert user_tags({pool_rules.OWNER_TAG_KEY: old}) == {}
+
+
+def test_the_rollback_of_a_create_that_outlasted_a_short_wait_deletes_the_pool(cfn: CloudFormation) -> None:
+    """WaitTimeoutSeconds=1 with a pool that needs 3 s to turn ACTIVE: the Create answers FAILED
+    (still CREATING), and the rollback's Delete meets the service's conflict while the pool is
+    still CREATING. It waits that out within the invocation, not within the 1 s wait, and deletes."""
+    cfn.backend.create_delay = 3.0
+    properties = pool_properties("short-wait", WaitTimeoutSeconds="1")
+    created = cfn.create(properties)
+    assert created["Status"] == "FAILED" and "CREATING" in created["Reason"]
+
+    deleted = cfn.delete(created["PhysicalResourceId"], properties)
+
+    assert deleted["Status"] == "SUCCESS", deleted["Reason"]
+    assert cfn.backend.calls(DELETE) != []

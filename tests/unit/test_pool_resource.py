@@ -212,3 +212,16 @@ def test_a_wait_timeout_equal_to_the_default_is_left_out_and_any_other_is_sent()
         for logical_id, pool in pools.items()
     }
     assert waits == {"Five": None, "Six": 360}
+
+
+def test_the_handler_answers_before_the_service_timeout_the_construct_sets(
+    configured: tuple[Any, Template], defaults: Template
+) -> None:
+    """The handler bounds its own work (pool_rules.answer_within_seconds, from its own start) by
+    the ServiceTimeout the construct writes, less the time the event's delivery and a cold start
+    may take: work after CloudFormation has given up would create or clean up for nobody."""
+    for template, wait in ((configured[1], 600), (defaults, pool_rules.WAIT_TIMEOUT_DEFAULT)):
+        service_timeout = int(only_pool(template)["Properties"]["ServiceTimeout"])
+        answer_within = pool_rules.answer_within_seconds(wait)
+        assert answer_within + pool_rules.DELIVERY_ALLOWANCE_SECONDS == service_timeout
+        assert wait < answer_within < service_timeout
