@@ -279,9 +279,13 @@ def handler(event: dict[str, Any], context: Any) -> None:
     )
     # Everything, throttled retries included (throttling.py), ends in time to answer within the
     # Lambda's deadline and CloudFormation's ServiceTimeout alike.
-    answer_by = time.monotonic() + pool_rules.answer_within_seconds(
-        wait_timeout_of(event.get("ResourceProperties"))
-    )
+    try:
+        wait_seconds = wait_timeout_of(event.get("ResourceProperties"))
+    except ValueError:
+        # Not a number Python can hold (thousands of digits): the request fails on its properties
+        # inside crhelper, with a response; until then, the default wait stands for it.
+        wait_seconds = pool_rules.WAIT_TIMEOUT_DEFAULT
+    answer_by = time.monotonic() + pool_rules.answer_within_seconds(wait_seconds)
     _ANSWER_BY[0] = answer_by
     throttling.start_invocation(lambda: _remaining_seconds(context), RESPONSE_MARGIN_SECONDS)
     helper(event, context)

@@ -69,6 +69,8 @@ class Budget:
     # Seconds a call may still take before the invocation must answer (None: no such limit). The
     # wait budget says how long to keep polling; this says whether one more call can end in time.
     call_room: Callable[[], float] | None = None
+    # The same budget started afresh (None: it cannot be): see ``renewed``.
+    restart: Callable[[], Budget] | None = None
 
     @classmethod
     def for_seconds(
@@ -79,7 +81,17 @@ class Budget:
         call_room: Callable[[], float] | None = None,
     ) -> Budget:
         deadline = clock() + max(0.0, seconds)
-        return cls(lambda: deadline - clock(), sleep, call_room)
+        return cls(
+            lambda: deadline - clock(),
+            sleep,
+            call_room,
+            lambda: cls.for_seconds(seconds, clock, sleep, call_room),
+        )
+
+    def renewed(self) -> Budget:
+        """This wait budget counted again from now (calls stay bounded by ``call_room``): for a wait
+        that only starts once an earlier one, with its own longer budget, is over."""
+        return self.restart() if self.restart is not None else self
 
     def fits(self, call_seconds: float) -> bool:
         """Whether a call that may take ``call_seconds`` at worst still ends before the answer is due."""
@@ -467,7 +479,7 @@ def delete_pool(
     logger.info("Deleting pool %s", physical_id)
     status: str | None
     try:
-        _delete_when_allowed(client, physical_id, stream_budget or budget)
+        waited = _delete_when_allowed(client, physical_id, stream_budget or budget)
     except ClientError as error:
         if _error_code(error) != "NotFoundException":
             raise PoolError(f"deleting pool {physical_id} failed: {_error_text(error)}") from error
@@ -475,7 +487,9 @@ def delete_pool(
             return f"pool {physical_id} was already gone"
         status = None  # gone between our Get and our Delete: its streams may go now
     else:
-        status = _wait_until_gone(client, physical_id, budget)
+        # After waiting out a busy pool (perhaps past the wait budget), the wait for it to go
+        # starts afresh: its outcome must not be "still DELETING" only because no poll was left.
+        status = _wait_until_gone(client, physical_id, budget.renewed() if waited else budget)
 
     if status is None:
         outcome = f"deleted pool {physical_id}"
@@ -605,14 +619,15 @@ def _wait_until_gone(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Bud
     return status
 
 
-def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> None:
+def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget: Budget) -> bool:
     """Delete, retrying a ConflictException (the pool is busy changing) while the budget lasts;
-    a pool that is already DELETING counts as deleted by this call."""
+    a pool that is already DELETING counts as deleted by this call. Whether it had to wait."""
     delays = iter(_PollDelays(budget, _call_seconds(client)))
+    waited = False
     while True:
         try:
             client.delete_media_pipeline_kinesis_video_stream_pool(Identifier=arn)
-            return
+            return waited
         except ClientError as error:
             if _error_code(error) != "ConflictException":
                 raise
@@ -621,12 +636,13 @@ def _delete_when_allowed(client: ChimeSDKMediaPipelinesClient, arn: str, budget:
             # deletion under way, waited for like any other (a NotFound here means it is done).
             if _get_pool(client, arn).get("PoolStatus") == DELETING:
                 logger.info("Pool %s is already being deleted (%s)", arn, _error_text(error))
-                return
+                return waited
             delay = next(delays, None)
             if delay is None:
                 raise
             logger.info("Pool %s is busy (%s); retrying the delete", arn, _error_text(error))
             budget.sleep(delay)
+            waited = True
 
 
 class _PollDelays:
