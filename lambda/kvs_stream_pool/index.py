@@ -45,7 +45,8 @@ RESPONSE_MARGIN_SECONDS = 5.0
 # Retries: "legacy" mode on purpose. This service throttles with ThrottledClientException (HTTP 429),
 # a modeled error that botocore's "standard" and "adaptive" modes do not treat as retryable; legacy
 # mode retries every 429, every 5xx and dropped or timed-out connections, with exponential backoff.
-# Throttling is retried longer than these five attempts: throttling.py, installed on every client.
+# Throttling is retried longer than these five attempts: throttling.py, installed on the pool and
+# IAM clients (the stream client's calls retry in streams.py).
 # Explicit timeouts keep a silent endpoint from hanging the invocation until Lambda kills it. Their
 # sum is one attempt's worst case: no call starts unless it fits before the answer is due
 # (``lifecycle.Budget.fits``, ``throttling.install``), so they are short (the pool API answers in
@@ -100,8 +101,12 @@ def iam_client() -> Any:
 
 @functools.cache
 def stream_client(region: str) -> Any:
-    """Kinesis Video Streams in the pool's stream Region (AWS_ENDPOINT_URL_KINESIS_VIDEO honoured)."""
-    return throttling.install(boto3.client("kinesisvideo", region_name=region, config=STREAM_CLIENT_CONFIG))
+    """Kinesis Video Streams in the pool's stream Region (AWS_ENDPOINT_URL_KINESIS_VIDEO honoured).
+
+    No throttling rule here: streams.py retries throttling itself, bounded by the stream phase's
+    budget (one attempt per call, STREAM_CLIENT_CONFIG), and a second retry loop inside botocore
+    would let one call run past that bound."""
+    return boto3.client("kinesisvideo", region_name=region, config=STREAM_CLIENT_CONFIG)
 
 
 class _SingleResponseResource(CfnResource):
